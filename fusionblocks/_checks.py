@@ -1,0 +1,107 @@
+"""Input checks shared by every module: each error names the argument, the expectation and what came in.
+
+Every public forward validates its inputs with these helpers so that nothing is silently broadcast
+across a mismatched batch, channel or length dimension.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+__all__ = [
+    "check_tensor",
+    "check_image_features",
+    "check_words",
+    "check_sentence",
+    "check_mask",
+    "check_same_batch",
+    "check_positive_int",
+]
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "(" + ", ".join(str(s) for s in t.shape) + ")"
+
+
+def check_tensor(value: object, name: str, *, ndim: int | None = None, floating: bool = True) -> torch.Tensor:
+    """Check that ``value`` is a tensor of rank ``ndim`` (and floating point if ``floating``)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D tensor, got shape {_shape(value)} ({value.ndim}-D)")
+    if floating and not value.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {value.dtype}")
+    return value
+
+
+def check_image_features(x: object, name: str, channels: int | None = None) -> torch.Tensor:
+    """``x`` must be (B, C, H, W) with ``C == channels`` when given."""
+    x = check_tensor(x, name, ndim=4)
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name}: expected {channels} channels (B, {channels}, H, W), got shape {_shape(x)}")
+    return x
+
+
+def check_words(words: object, name: str, dim: int | None = None) -> torch.Tensor:
+    """``words`` must be (B, T, D) with ``D == dim`` when given and T >= 1."""
+    words = check_tensor(words, name, ndim=3)
+    if dim is not None and words.shape[2] != dim:
+        raise ValueError(f"{name}: expected word features (B, T, {dim}), got shape {_shape(words)}")
+    if words.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one word position, got shape {_shape(words)}")
+    return words
+
+
+def check_sentence(sentence: object, name: str, dim: int | None = None) -> torch.Tensor:
+    """``sentence`` must be (B, D) with ``D == dim`` when given."""
+    sentence = check_tensor(sentence, name, ndim=2)
+    if dim is not None and sentence.shape[1] != dim:
+        raise ValueError(f"{name}: expected sentence features (B, {dim}), got shape {_shape(sentence)}")
+    return sentence
+
+
+def check_mask(mask: object, name: str, batch: int, length: int, *, require_real_token: bool = True) -> torch.Tensor:
+    """``mask`` must be a bool (B, T) tensor, True = real token; every row needs one real token."""
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name}: expected a bool torch.Tensor (B, T), got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{name}: expected dtype torch.bool (True = real token), got {mask.dtype}")
+    if mask.ndim != 2 or mask.shape[0] != batch or mask.shape[1] != length:
+        raise ValueError(f"{name}: expected shape ({batch}, {length}) to match the words, got {_shape(mask)}")
+    if require_real_token:
+        empty = (~mask.any(dim=1)).nonzero().flatten()
+        if empty.numel():
+            raise ValueError(
+                f"{name}: caption(s) at batch index {empty.tolist()[:8]} have no real token "
+                "(an all-False row); every caption needs at least one word"
+            )
+    return mask
+
+
+def check_same_batch(**tensors: torch.Tensor | None) -> int:
+    """All given tensors share dim 0; returns that batch size."""
+    sizes = {name: t.shape[0] for name, t in tensors.items() if t is not None}
+    if len(set(sizes.values())) > 1:
+        listing = ", ".join(f"{n}={s}" for n, s in sizes.items())
+        first = next(iter(sizes))
+        odd = next(n for n, s in sizes.items() if s != sizes[first])
+        raise ValueError(f"{odd}: batch size mismatch ({listing}); all inputs must share dim 0")
+    return next(iter(sizes.values())) if sizes else 0
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """``value`` must be an int > 0 (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+def lengths_to_mask(lengths: torch.Tensor | Sequence[int], max_len: int | None = None) -> torch.Tensor:
+    """(B,) caption lengths → (B, T) bool mask, True for the first ``length`` positions."""
+    lengths = torch.as_tensor(lengths)
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths: expected a 1-D tensor (B,), got shape {_shape(lengths)}")
+    t = int(lengths.max().item()) if max_len is None else int(max_len)
+    return torch.arange(t, device=lengths.device)[None, :] < lengths[:, None]
