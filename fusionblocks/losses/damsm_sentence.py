@@ -1,0 +1,86 @@
+"""DAMSM sentence-level matching loss: cosine between global image codes and sentence vectors (spec §3.3)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .._checks import check_same_batch, check_sentence
+from ..registry import register
+from ._common import check_class_ids, check_gamma, matching_cross_entropy, same_class_mask
+from .outputs import DAMSMLoss
+
+__all__ = ["damsm_sentence_loss", "DAMSMSentenceLoss"]
+
+
+def damsm_sentence_loss(
+    codes: torch.Tensor,
+    sentence: torch.Tensor,
+    class_ids: torch.Tensor | Sequence[int] | None = None,
+    gamma3: float = 10.0,
+    eps: float = 1e-8,
+) -> DAMSMLoss:
+    """DAMSM sentence loss.
+
+    ``S[j, i] = γ3 · (v̄_j · ē_i) / max(‖v̄_j‖ ‖ē_i‖, eps)``; same-class non-matching pairs are set to
+    ``-inf``; ``loss0 = CE(S, arange(B))`` (each image picks its sentence) and ``loss1 = CE(Sᵀ, arange(B))``.
+
+    Args:
+        codes: Global image codes (e.g. DAMSM Inception codes).
+        sentence: Sentence vectors in the same space.
+        class_ids: Optional class of each sample; same-class, non-matching pairs are excluded.
+        gamma3: Score scale (``γ3``; 10).
+        eps: Clamp of the norm product.
+
+    Returns:
+        :class:`DAMSMLoss` with ``loss0``, ``loss1`` and ``scores`` (rows = images, columns = sentences);
+        ``attention`` is ``None``.
+
+    Shapes:
+        codes: ``(B, E)``; sentence: ``(B, E)``; class_ids: ``(B,)``.
+        Returns loss0, loss1: ``()``; scores: ``(B, B)``.
+    """
+    codes = check_sentence(codes, "codes")
+    sentence = check_sentence(sentence, "sentence", dim=codes.shape[1])
+    batch = check_same_batch(codes=codes, sentence=sentence)
+    class_ids = check_class_ids(class_ids, "class_ids", batch, codes.device)
+    gamma3 = check_gamma(gamma3, "gamma3")
+    dtype = torch.promote_types(codes.dtype, sentence.dtype)
+    codes, sentence = codes.to(dtype), sentence.to(dtype)
+
+    dots = codes @ sentence.t()  # (B_images, B_sentences)
+    norms = torch.linalg.vector_norm(codes, dim=1)[:, None] * torch.linalg.vector_norm(sentence, dim=1)[None, :]
+    scores = gamma3 * dots / norms.clamp_min(eps)
+    if class_ids is not None:
+        scores = scores.masked_fill(same_class_mask(class_ids), float("-inf"))
+    loss0, loss1 = matching_cross_entropy(scores)
+    return DAMSMLoss(loss0=loss0, loss1=loss1, scores=scores, attention=None)
+
+
+@register("loss", "loss.damsm_sentence", paper="AttnGAN (CVPR 2018), used by DM-GAN and FF-GAN")
+class DAMSMSentenceLoss(nn.Module):
+    """Module wrapper of :func:`damsm_sentence_loss`.
+
+    Args:
+        gamma3: Score scale.
+
+    Shapes:
+        codes: ``(B, E)``; sentence: ``(B, E)``; class_ids: ``(B,)``. Returns :class:`DAMSMLoss`.
+    """
+
+    def __init__(self, gamma3: float = 10.0) -> None:
+        super().__init__()
+        self.gamma3 = check_gamma(gamma3, "gamma3")
+
+    def forward(
+        self,
+        codes: torch.Tensor,
+        sentence: torch.Tensor,
+        class_ids: torch.Tensor | Sequence[int] | None = None,
+    ) -> DAMSMLoss:
+        return damsm_sentence_loss(codes, sentence, class_ids, gamma3=self.gamma3)
+
+    def extra_repr(self) -> str:
+        return f"gamma3={self.gamma3}"
