@@ -1,0 +1,173 @@
+"""AttnGAN's DAMSM image encoder on a frozen timm Inception-v3 (spec §4.2)."""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._checks import check_image_features, check_positive_int
+from ..registry import register
+
+__all__ = ["DAMSMImageEncoder", "INCEPTION_INPUT_SIZE"]
+
+INCEPTION_INPUT_SIZE = 299
+
+
+def read_weights(path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor], name: str) -> dict:
+    """Read a state dict from a mapping, a ``.safetensors`` file or a ``torch.save`` file (``weights_only``).
+
+    Shapes:
+        Not applicable.
+    """
+    if isinstance(path_or_state_dict, Mapping):
+        state = dict(path_or_state_dict)
+    else:
+        path = os.fspath(path_or_state_dict)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{name}: no such file {path!r}")
+        if path.endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
+                state = state["state_dict"]
+            if not isinstance(state, Mapping):
+                raise ValueError(f"{name}: {path!r} does not contain a state dict (got {type(state).__name__})")
+            state = dict(state)
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+@register("image_encoder", "image.damsm_inception", paper="AttnGAN, arXiv 1711.10485")
+class DAMSMImageEncoder(nn.Module):
+    """DAMSM image encoder (``CNN_ENCODER``): frozen Inception-v3 + trainable region/global projections.
+
+    The image in ``[-1, 1]`` (no ImageNet normalisation, as in the official code) is bilinearly resized to
+    299×299 and run through timm's Inception-v3 up to Mixed_7c. Region features are Mixed_6e (768×17×17)
+    through a 1×1 conv without bias (``region_proj``); the global code is the average-pooled Mixed_7c (2048)
+    through a Linear with bias (``code_proj``). Both projection weights start uniform(−0.1, 0.1).
+
+    The backbone is frozen and always kept in eval mode (its BatchNorm statistics never drift, unlike the
+    official pre-training), but gradients still flow to the input images (needed for the DAMSM loss on
+    generated images). Load the released ``image_encoder200.pth`` with
+    :func:`fusionblocks.image.load_damsm_image_encoder` or pass it as ``weights``.
+
+    Args:
+        embed_dim: Width E of region and global features (256 in the official models).
+        weights: Optional full weights: our state dict, an official ``CNN_ENCODER`` state dict, or a path to
+            either (``.pth`` read with ``weights_only=True``, or ``.safetensors``).
+        backbone_weights: Optional ImageNet Inception-v3 weights (timm or torchvision names; ``fc``/
+            ``AuxLogits`` entries ignored), as a path or state dict. Ignored parts of ``weights`` override it.
+        align_corners: ``align_corners`` of the bilinear resize to 299. FF-GAN/DM-GAN used ``True``; AttnGAN's
+            original code used PyTorch's default (``False`` today). Match the checkpoint.
+
+    Raises:
+        ValueError: bad ``embed_dim`` or incompatible weights.
+
+    Shapes:
+        forward: images ``(B, 3, H, W)`` in ``[-1, 1]`` → regions ``(B, E, 17, 17)``, code ``(B, E)``.
+    """
+
+    def __init__(
+        self,
+        embed_dim: int = 256,
+        weights: str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
+        backbone_weights: str | os.PathLike | Mapping[str, torch.Tensor] | None = None,
+        align_corners: bool = True,
+    ) -> None:
+        super().__init__()
+        check_positive_int(embed_dim, "embed_dim")
+        if not isinstance(align_corners, bool):
+            raise TypeError(f"align_corners: expected a bool, got {type(align_corners).__name__}")
+        import timm  # lazy: ~4 s import
+
+        self.embed_dim = embed_dim
+        self.align_corners = align_corners
+        self.backbone = timm.create_model("inception_v3", pretrained=False, features_only=True, out_indices=(3, 4))
+        self.backbone.requires_grad_(False)
+        self.region_proj = nn.Conv2d(768, embed_dim, kernel_size=1, bias=False)
+        self.code_proj = nn.Linear(2048, embed_dim)
+        self.reset_parameters()
+        if backbone_weights is not None:
+            self.load_backbone_weights(backbone_weights)
+        if weights is not None:
+            from .damsm_convert import convert_damsm_image_state_dict
+
+            state = convert_damsm_image_state_dict(read_weights(weights, "weights"))
+            self.load_state_dict(state, strict=True)
+        self.backbone.eval()
+
+    def reset_parameters(self) -> None:
+        """Projection weights uniform(−0.1, 0.1); the Linear bias keeps PyTorch's default initialisation.
+
+        Shapes:
+            Not applicable.
+        """
+        nn.init.uniform_(self.region_proj.weight, -0.1, 0.1)
+        nn.init.uniform_(self.code_proj.weight, -0.1, 0.1)
+
+    def load_backbone_weights(self, path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor]) -> None:
+        """Load ImageNet Inception-v3 weights (timm/torchvision names) into the frozen backbone.
+
+        Raises:
+            ValueError: backbone parameters are missing from the weights.
+
+        Shapes:
+            Not applicable.
+        """
+        state = read_weights(path_or_state_dict, "backbone_weights")
+        own = self.backbone.state_dict()
+        state = {k: v for k, v in state.items() if k in own}
+        missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
+        if missing:
+            raise ValueError(
+                f"backbone_weights: not an Inception-v3 state dict; missing {len(missing)} keys, e.g. {missing[:4]}"
+            )
+        self.backbone.load_state_dict(state, strict=False)
+
+    def train(self, mode: bool = True) -> "DAMSMImageEncoder":
+        """Set train mode on the projections; the frozen backbone always stays in eval mode.
+
+        Shapes:
+            Not applicable.
+        """
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def freeze(self) -> "DAMSMImageEncoder":
+        """Freeze the projections too (no gradients), as GAN training uses the encoder.
+
+        Shapes:
+            Not applicable.
+        """
+        self.requires_grad_(False)
+        return self.train(False)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode images (see the class docstring).
+
+        Shapes:
+            images ``(B, 3, H, W)`` → regions ``(B, E, 17, 17)``, code ``(B, E)``.
+        """
+        images = check_image_features(images, "images", channels=3)
+        x = F.interpolate(
+            images,
+            size=(INCEPTION_INPUT_SIZE, INCEPTION_INPUT_SIZE),
+            mode="bilinear",
+            align_corners=self.align_corners,
+        )
+        mixed_6e, mixed_7c = self.backbone(x)
+        regions = self.region_proj(mixed_6e)
+        code = self.code_proj(mixed_7c.mean(dim=(2, 3)))
+        return regions, code
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, align_corners={self.align_corners}"
