@@ -1,0 +1,1 @@
+"""Benchmarks of fusionblocks against a plain re-implementation of the official FF-GAN formulation."""
