@@ -18,6 +18,7 @@ __all__ = [
     "check_mask",
     "check_same_batch",
     "check_positive_int",
+    "lengths_to_mask",
 ]
 
 

@@ -204,7 +204,7 @@ def _validate_kwargs(kind: str, name: str, target: Callable[..., Any], kwargs: d
 
 
 _REGISTRIES: dict[str, Registry] = {kind: Registry(kind) for kind in KINDS}
-_plugins_state: dict[str, Any] = {"loaded": False, "loading": False}
+_plugins_state: dict[str, Any] = {"loaded": False, "loading": False, "done": frozenset()}
 
 
 def get_registry(kind: str) -> Registry:
@@ -283,7 +283,9 @@ def load_plugins(force: bool = False) -> list[str]:
     """Import every plugin of the ``fusionblocks.plugins`` entry-point group.
 
     Called lazily on the first registry lookup; call it yourself with ``force=True`` after
-    installing a plugin into a running interpreter. Returns the loaded entry-point names.
+    installing a plugin into a running interpreter: entry points that already loaded are not
+    loaded again (a callable plugin would otherwise register its names twice). Returns the
+    entry-point names loaded by this call.
 
     Raises:
         PluginError: a plugin failed to import; the message names the entry point and the
@@ -298,6 +300,9 @@ def load_plugins(force: bool = False) -> list[str]:
     try:
         for ep in _iter_entry_points():
             dist = getattr(getattr(ep, "dist", None), "name", None) or "<unknown distribution>"
+            key = (dist, ep.name, ep.value)
+            if key in _plugins_state["done"]:
+                continue
             try:
                 obj = ep.load()
                 if callable(obj) and not inspect.ismodule(obj):
@@ -307,6 +312,7 @@ def load_plugins(force: bool = False) -> list[str]:
                     f"fusionblocks plugin {ep.name!r} ({ep.value}) from distribution {dist!r} "
                     f"failed to load: {type(exc).__name__}: {exc}"
                 ) from exc
+            _plugins_state["done"] = _plugins_state["done"] | {key}
             loaded.append(ep.name)
         _plugins_state["loaded"] = True
     finally:
