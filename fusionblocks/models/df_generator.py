@@ -1,0 +1,132 @@
+"""DF-GAN's single-stage generator, optionally with FF-Blocks at chosen resolutions (spec ffgan.md §8.1)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._checks import check_mask, check_positive_int, check_same_batch, check_sentence, check_tensor, check_words
+from ..layers import FFBlock
+from ..registry import register
+from .df_up_block import DFUpBlock
+from .outputs import GeneratorOutput
+
+__all__ = ["DFGenerator", "df_channel_plan"]
+
+
+def df_channel_plan(nf: int, image_size: int) -> list[int]:
+    """DF-GAN's widths from 4×4 up to ``image_size``: ``nf·min(2^k, 8)`` for ``k = log2(image_size) − 2 … 0``.
+
+    For ``nf = 32, image_size = 256``: ``[256, 256, 256, 256, 128, 64, 32]`` (6 blocks, spec §8.1).
+
+    Shapes:
+        Not applicable (returns ``log2(image_size) − 1`` widths, the first at 4×4).
+    """
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8 or image_size & (
+        image_size - 1
+    ):
+        raise ValueError(f"image_size: expected a power of two >= 8, got {image_size!r}")
+    n = int(math.log2(image_size)) - 1
+    return [nf * min(2**k, 8) for k in range(n)][::-1]
+
+
+@register("generator", "dfgan", paper="DF-GAN (CVPR 2022)")
+class DFGenerator(nn.Module):
+    """``fc(z) → 4×4 → n × DFUpBlock([z ; s]) → LReLU → conv3×3 → tanh``; optional FF-Blocks after chosen blocks.
+
+    With ``nf = 32, z_dim = 100, sentence_dim = 256, image_size = 256`` and no FF-Blocks this is DF-GAN 2022's
+    ``NetG`` with 9,744,131 parameters (spec §11.4). Every ``DFUpBlock`` is conditioned on ``y = [z ; s]``.
+    ``ffblock_resolutions`` inserts an :class:`~fusionblocks.layers.FFBlock` (word attention → spatial affine,
+    ``h ← h ⊙ γ(c_w) + β(c_w)``) after the block that outputs each listed resolution; their word-attention maps are
+    returned in :attr:`GeneratorOutput.attention`.
+
+    Args:
+        nf: Base width (DF-GAN 32).
+        z_dim: Noise width.
+        sentence_dim: Sentence width.
+        image_size: Output resolution (a power of two >= 8).
+        word_dim: Word width (needed only with FF-Blocks).
+        ffblock_resolutions: Resolutions (8 … image_size) after which an FF-Block is applied.
+        mask_padding: Mask padded words in the FF-Blocks.
+
+    Shapes:
+        - z: ``(B, z_dim)``; sentence: ``(B, sentence_dim)``; words: ``(B, T, word_dim)`` or None when there are
+          no FF-Blocks; mask: ``(B, T)`` bool or None.
+        - output: :class:`GeneratorOutput` with images ``[(B, 3, image_size, image_size)]``, attention
+          ``[(B, T, r, r)]`` for each FF-Block resolution r, mu = logvar = None.
+    """
+
+    def __init__(
+        self,
+        nf: int = 32,
+        z_dim: int = 100,
+        sentence_dim: int = 256,
+        image_size: int = 256,
+        word_dim: int | None = None,
+        ffblock_resolutions: Sequence[int] = (),
+        mask_padding: bool = True,
+    ) -> None:
+        super().__init__()
+        self.nf = check_positive_int(nf, "nf")
+        self.z_dim = check_positive_int(z_dim, "z_dim")
+        self.sentence_dim = check_positive_int(sentence_dim, "sentence_dim")
+        self.image_size = image_size
+        widths = df_channel_plan(nf, image_size)
+        resolutions = [8 * 2**i for i in range(len(widths) - 1)]
+        ffblock_resolutions = sorted(set(int(r) for r in ffblock_resolutions))
+        bad = [r for r in ffblock_resolutions if r not in resolutions]
+        if bad:
+            raise ValueError(f"ffblock_resolutions: {bad} are not block outputs; choose from {resolutions}")
+        if ffblock_resolutions and word_dim is None:
+            raise ValueError("word_dim: required when ffblock_resolutions is not empty")
+        self.word_dim = None if word_dim is None else check_positive_int(word_dim, "word_dim")
+        self.ffblock_resolutions = ffblock_resolutions
+        self.fc = nn.Linear(z_dim, widths[0] * 4 * 4)
+        cond_dim = z_dim + sentence_dim
+        self.blocks = nn.ModuleList(DFUpBlock(a, b, cond_dim) for a, b in zip(widths[:-1], widths[1:]))
+        self.ffblocks = nn.ModuleDict(
+            {
+                str(r): FFBlock(widths[resolutions.index(r) + 1], word_dim, mask_padding=mask_padding)
+                for r in ffblock_resolutions
+            }
+        )
+        self.to_rgb = nn.Conv2d(widths[-1], 3, 3, 1, 1)
+
+    @property
+    def image_sizes(self) -> list[int]:
+        """Resolution of the single output scale."""
+        return [self.image_size]
+
+    def forward(
+        self,
+        z: torch.Tensor,
+        sentence: torch.Tensor,
+        words: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> GeneratorOutput:
+        """Generate a batch of images; see the class docstring for shapes."""
+        z = check_tensor(z, "z", ndim=2)
+        if z.shape[1] != self.z_dim:
+            raise ValueError(f"z: expected (B, {self.z_dim}), got shape {tuple(z.shape)}")
+        sentence = check_sentence(sentence, "sentence", self.sentence_dim)
+        batch = check_same_batch(z=z, sentence=sentence)
+        if self.ffblocks:
+            words = check_words(words, "words", self.word_dim)
+            check_same_batch(z=z, words=words)
+            if mask is not None:
+                mask = check_mask(mask, "mask", batch, words.shape[1], require_real_token=False)
+        cond = torch.cat([z, sentence.to(z.dtype)], dim=1)
+        h = self.fc(z).view(batch, -1, 4, 4)
+        attention: list[torch.Tensor] = []
+        for block in self.blocks:
+            h = block(h, cond)
+            key = str(h.shape[-1])
+            if key in self.ffblocks:
+                h, attn = self.ffblocks[key](h, words, mask, return_attention=True)
+                attention.append(attn)
+        image = torch.tanh(self.to_rgb(F.leaky_relu(h, 0.2)))
+        return GeneratorOutput(images=[image], attention=attention, mu=None, logvar=None)

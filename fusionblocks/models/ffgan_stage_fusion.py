@@ -1,0 +1,71 @@
+"""FF-GAN's refinement-stage fusion: ``[FFBlock(h, words) ; GSR(h, sentence)]`` (spec ffgan.md §1.4 steps 1–4)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..layers import FFBlock, GSR, LayerExample
+from ..layers._example import example_generator
+from ..registry import register
+
+__all__ = ["FFGANStageFusion"]
+
+
+def _example(batch_size: int) -> LayerExample:
+    g = example_generator(21)
+    mask = torch.ones(batch_size, 5, dtype=torch.bool)
+    mask[:, 3:] = False
+    return LayerExample(
+        module=FFGANStageFusion(8, 12, 10),
+        args=(
+            torch.randn(batch_size, 8, 6, 6, generator=g),
+            torch.randn(batch_size, 5, 12, generator=g),
+            mask,
+            torch.randn(batch_size, 10, generator=g),
+        ),
+        output_shapes=((batch_size, 16, 6, 6), (batch_size, 5, 6, 6)),
+    )
+
+
+@register("layer", "ffgan.stage_fusion", example=_example, paper="arXiv 2302.08706 (FF-GAN)")
+class FFGANStageFusion(nn.Module):
+    """FF-Block (word attention → spatial affine) concatenated with GSR (sentence attention): ``2·channels`` out.
+
+    Implements spec ``ffgan.md`` §1.4 steps 1–4: ``c_w, β = WordAttention(h, w)``; ``h_f = h ⊙ γ(c_w) + β(c_w)``;
+    ``o = GSR(h, s)`` on the raw sentence embedding; output ``[h_f ; o]``. Follows the stage-fusion protocol of
+    :mod:`fusionblocks.models.stage_fusion`.
+
+    Args:
+        channels: Width C of the stage input ``h`` (ngf).
+        word_dim: Word feature width.
+        sentence_dim: Sentence feature width.
+        mask_padding: Mask padded words in the attention (False reproduces the official FF-GAN, spec §1.6).
+        hidden_channels: Hidden width of the affine convs (official: 128 = 2·ngf; default ``2 * channels``).
+
+    Shapes:
+        - h: ``(B, C, H, W)``; words: ``(B, T, word_dim)``; mask: ``(B, T)`` bool or None;
+          sentence: ``(B, sentence_dim)``.
+        - output: ``(fused (B, 2C, H, W), attention (B, T, H, W))``.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        word_dim: int,
+        sentence_dim: int,
+        mask_padding: bool = True,
+        hidden_channels: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.ffblock = FFBlock(channels, word_dim, mask_padding=mask_padding, hidden_channels=hidden_channels)
+        self.gsr = GSR(channels, sentence_dim)
+        self.channels = channels
+        self.out_channels = 2 * channels
+
+    def forward(
+        self, h: torch.Tensor, words: torch.Tensor, mask: torch.Tensor | None, sentence: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fuse words and sentence into ``h``; see the class docstring for shapes."""
+        fused, attn = self.ffblock(h, words, mask, return_attention=True)
+        return torch.cat([fused, self.gsr(h, sentence)], dim=1), attn

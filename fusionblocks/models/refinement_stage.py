@@ -1,0 +1,51 @@
+"""A refinement stage of the multi-stage generator: fusion → residual trunk → upsampling (spec ffgan.md §1.4)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .._checks import check_positive_int
+from ..layers import ResBlockGLU, UpBlock
+from .stage_fusion import check_stage_fusion_output
+
+__all__ = ["RefinementStage"]
+
+
+class RefinementStage(nn.Module):
+    """``fusion(h, words, mask, s) → R × ResBlockGLU(out) → UpBlock(out → channels)``.
+
+    Args:
+        channels: Width of the stage input and output (ngf).
+        fusion: A stage-fusion module (see :mod:`fusionblocks.models.stage_fusion`) with ``out_channels``.
+        res_blocks: Number of residual blocks (official ``R_NUM``: 2 CUB, 3 COCO).
+        fusion_name: Name used in error messages.
+
+    Shapes:
+        - h: ``(B, channels, H, W)``; words: ``(B, T, Dw)``; mask: ``(B, T)`` or None; sentence: ``(B, Ds)``.
+        - output: ``(h' (B, channels, 2H, 2W), attention (B, T, H, W) or None)``.
+    """
+
+    def __init__(self, channels: int, fusion: nn.Module, res_blocks: int = 2, fusion_name: str = "fusion") -> None:
+        super().__init__()
+        self.channels = check_positive_int(channels, "channels")
+        if isinstance(res_blocks, bool) or not isinstance(res_blocks, int) or res_blocks < 0:
+            raise ValueError(f"res_blocks: expected a non-negative integer, got {res_blocks!r}")
+        self.fusion = fusion
+        self.fusion_name = fusion_name
+        width = int(fusion.out_channels)
+        self.residual = nn.Sequential(*(ResBlockGLU(width) for _ in range(res_blocks)))
+        self.upsample = UpBlock(width, channels)
+
+    def forward(
+        self, h: torch.Tensor, words: torch.Tensor, mask: torch.Tensor | None, sentence: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Refine and upsample ``h``; see the class docstring for shapes."""
+        fused, attn = check_stage_fusion_output(
+            self.fusion(h, words, mask, sentence),
+            self.fusion_name,
+            h.shape[0],
+            int(self.fusion.out_channels),
+            tuple(h.shape[-2:]),
+        )
+        return self.upsample(self.residual(fused)), attn
