@@ -82,7 +82,9 @@ class WordContextAttention(nn.Module):
 
         height, width = x.shape[-2:]
         keys = self.proj(words)  # (B, T, C): keys and values
-        query = rearrange(x, "b c h w -> b (h w) c").to(keys.dtype)
+        dtype = torch.promote_types(x.dtype, keys.dtype)  # autocast may return low-precision keys
+        keys = keys.to(dtype)
+        query = rearrange(x, "b c h w -> b (h w) c").to(dtype)
 
         if not return_attention:
             attn_mask = None if keep is None else rearrange(keep, "b t -> b 1 t")
