@@ -89,7 +89,8 @@ class Registry:
         Args:
             name: Namespaced lower-case dotted name, e.g. ``"ffgan.ffblock"``.
             obj: A class or factory function.
-            override: Replace an existing entry instead of raising.
+            override: Replace an existing entry instead of raising. Re-registering the same definition
+                (same module and qualified name, e.g. after ``importlib.reload``) replaces it without it.
             **meta: Free-form metadata shown in catalogues (e.g. ``paper="arXiv 2302.08706"``).
         """
         if not isinstance(name, str) or not _NAME_PATTERN.match(name):
@@ -100,7 +101,7 @@ class Registry:
         def _add(target: Callable[..., Any]) -> Callable[..., Any]:
             if not callable(target):
                 raise TypeError(f"obj: expected a class or callable, got {type(target).__name__}")
-            if name in self._entries and not override:
+            if name in self._entries and not override and not _same_definition(self._entries[name].obj, target):
                 existing = self._entries[name].obj
                 raise ValueError(
                     f"{self.kind} {name!r} is already registered "
@@ -167,6 +168,21 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"Registry(kind={self.kind!r}, entries={len(self._entries)})"
+
+
+def _same_definition(old: Any, new: Any) -> bool:
+    """True when ``new`` is a re-execution of the definition of ``old`` (``importlib.reload``, a re-run notebook
+    cell, a built-in package re-imported after a failed import): same module and qualified name, new object."""
+    module = getattr(old, "__module__", None)
+    qualname = getattr(old, "__qualname__", None)
+    return (
+        old is not new
+        and module is not None
+        and qualname is not None
+        and "<locals>" not in qualname
+        and module == getattr(new, "__module__", None)
+        and qualname == getattr(new, "__qualname__", None)
+    )
 
 
 def _validate_kwargs(kind: str, name: str, target: Callable[..., Any], kwargs: dict[str, Any]) -> None:

@@ -79,6 +79,27 @@ def test_override_replaces() -> None:
     assert get("layer", "test.dup2") is Replacement
 
 
+def test_reloading_a_registering_module_replaces_its_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    (tmp_path / "fbtest_reloaded.py").write_text(
+        "from fusionblocks import register\n\n@register('layer', 'test.reloaded')\nclass Reloaded:\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("fbtest_reloaded")
+    first = get("layer", "test.reloaded")
+    module = importlib.reload(module)  # same module and qualname, new class object: not a duplicate
+    assert get("layer", "test.reloaded") is module.Reloaded is not first
+
+    class Reloaded:  # same class name, different definition: still a duplicate
+        pass
+
+    with pytest.raises(ValueError, match="already registered"):
+        register("layer", "test.reloaded", Reloaded)
+    with pytest.raises(ValueError, match="already registered"):  # the very same object twice is also refused
+        register("layer", "test.reloaded", module.Reloaded)
+
+
 def test_same_name_in_different_kinds_is_allowed() -> None:
     register("layer", "test.shared", Dummy)
     register("loss", "test.shared", dict)
