@@ -1,11 +1,15 @@
 """Datasets: procedural CaptionedShapes, user folders of captioned images, AttnGAN-format CUB-200/COCO; collate.
 
-Every dataset returns dict items with images in [-1, 1]; :func:`collate_captions` batches them without sorting.
+Every dataset returns dict items with images in [-1, 1] (``images``: a pyramid, smallest first; ``image``: its last
+level); :func:`collate_captions` batches them in order, without sorting by caption length.
 """
 
 from __future__ import annotations
 
+from .attngan import AttnGANDataset, COCODataset, CUBDataset, read_class_info, read_cub_bboxes, read_key_list
+from .caption_folder import CaptionFolder
 from .captioned_shapes import (
+    BACKGROUND,
     COLORS,
     NUM_CLASSES,
     POSITIONS,
@@ -24,16 +28,25 @@ from .captioned_shapes import (
     render_scene,
     shapes_vocabulary,
 )
+from .collate import collate_captions
+from .item_random import item_generator
 from .pyramid import pyramid, pyramid_sizes
+from .tokens import caption_tokens, subsample_words
+from .transforms import bbox_crop_box, image_pyramid, resize_crop_flip
 
 __all__ = [
+    "AttnGANDataset",
+    "CUBDataset",
+    "COCODataset",
+    "CaptionFolder",
+    "CaptionedShapes",
+    "BACKGROUND",
     "COLORS",
     "NUM_CLASSES",
     "POSITIONS",
     "RELATIONS",
     "SHAPES",
     "SIZES",
-    "CaptionedShapes",
     "PlacedObject",
     "SceneAttributes",
     "ShapeObject",
@@ -44,6 +57,16 @@ __all__ = [
     "position_from_centroid",
     "render_scene",
     "shapes_vocabulary",
+    "collate_captions",
     "pyramid",
     "pyramid_sizes",
+    "item_generator",
+    "caption_tokens",
+    "subsample_words",
+    "bbox_crop_box",
+    "image_pyramid",
+    "resize_crop_flip",
+    "read_key_list",
+    "read_class_info",
+    "read_cub_bboxes",
 ]

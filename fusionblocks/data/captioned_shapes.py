@@ -54,6 +54,7 @@ from torch.utils.data import Dataset
 
 from .._checks import check_positive_int
 from .pyramid import pyramid, pyramid_sizes
+from .tokens import caption_tokens
 
 __all__ = [
     "COLORS",
@@ -369,9 +370,6 @@ def shapes_vocabulary() -> Any:
     """
     from ..text import Vocabulary  # lazy: the text package is optional for rendering
 
-    for name in ("from_words", "from_tokens"):
-        if hasattr(Vocabulary, name):
-            return getattr(Vocabulary, name)(grammar_words())
     return Vocabulary(grammar_words())
 
 
@@ -462,7 +460,8 @@ def render_scene(placed: Sequence[PlacedObject], resolution: int, supersample: i
             raise ValueError(f"placed: colour must be one of {list(COLORS)}, got {p.object.color!r}")
         cov = _coverage(p, resolution, supersample)
         img += cov[:, :, None] * (np.asarray(COLORS[p.object.color], dtype=np.float32) - bg)
-    return torch.from_numpy(img).permute(2, 0, 1).contiguous().div_(127.5).sub_(1.0)
+    # normalise and transpose in numpy: tiny torch ops pay thread-pool overhead on busy machines
+    return torch.from_numpy(np.ascontiguousarray((img * np.float32(1 / 127.5) - np.float32(1.0)).transpose(2, 0, 1)))
 
 
 # --------------------------------------------------------------------------------------------- dataset
@@ -525,7 +524,8 @@ class CaptionedShapes(Dataset):
             rendered image with antialiased bilinear downsampling (:func:`fusionblocks.data.pyramid`).
         supersample: antialiasing samples per pixel side.
         vocabulary: optional ``Vocabulary``; when given, items also carry ``tokens`` / ``length``.
-        max_words: length of ``tokens`` (with ``vocabulary``).
+        max_words: length of ``tokens`` (with ``vocabulary``); the longest template caption has 14 words, longer
+            captions would keep a random ordered subset of words.
 
     Items are dicts: ``image`` (3, R, R) in [-1, 1]; ``images`` list (pyramid); ``caption`` str;
     ``caption_index`` int; ``attributes`` :class:`SceneAttributes`; ``class_id`` int (:func:`class_id_of`);
@@ -548,7 +548,7 @@ class CaptionedShapes(Dataset):
         num_scales: int = 1,
         supersample: int = 4,
         vocabulary: Any = None,
-        max_words: int = 12,
+        max_words: int = 16,
     ) -> None:
         self.size = check_positive_int(size, "size")
         self.resolution = check_positive_int(resolution, "resolution")
@@ -653,11 +653,7 @@ class CaptionedShapes(Dataset):
             "key": f"{self.split}/{i}",
         }
         if self.vocabulary is not None:
-            ids = list(self.vocabulary.encode(captions[k]))[: self.max_words]
-            tokens = torch.zeros(self.max_words, dtype=torch.long)
-            tokens[: len(ids)] = torch.as_tensor(ids, dtype=torch.long)
-            item["tokens"] = tokens
-            item["length"] = len(ids)
+            item["tokens"], item["length"] = caption_tokens(self.vocabulary.encode(captions[k]), self.max_words, crng)
         return item
 
     def __repr__(self) -> str:

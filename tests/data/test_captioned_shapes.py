@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -83,13 +84,12 @@ def test_captions_change_with_epoch_not_images():
 def _object_stats(image: torch.Tensor, cx: float, cy: float, color: tuple[int, int, int]):
     """Coverage of ``color`` within 0.25 W of the object's centre: area, centroid, fill of its bounding box."""
     R = image.shape[-1]
-    rgb = (image + 1) * 127.5
-    c = torch.tensor(color, dtype=rgb.dtype)
+    rgb = (image.numpy().astype(np.float64) + 1) * 127.5
+    c = np.asarray(color, dtype=np.float64)
     # per-pixel coverage: projection onto the colour direction (the background is black)
-    alpha = torch.einsum("chw,c->hw", rgb, c) / c.dot(c)
-    yy, xx = torch.meshgrid(torch.arange(R) + 0.5, torch.arange(R) + 0.5, indexing="ij")
-    near = (xx / R - cx) ** 2 + (yy / R - cy) ** 2 <= 0.25**2
-    alpha = alpha * near
+    alpha = np.einsum("chw,c->hw", rgb, c) / c.dot(c)
+    yy, xx = np.meshgrid(np.arange(R) + 0.5, np.arange(R) + 0.5, indexing="ij")
+    alpha = alpha * ((xx / R - cx) ** 2 + (yy / R - cy) ** 2 <= 0.25**2)
     area = float(alpha.sum())
     mx, my = float((alpha * xx).sum()) / area / R, float((alpha * yy).sum()) / area / R
     m = alpha > 0.5
@@ -118,7 +118,7 @@ def test_attributes_consistent_with_pixels():
             assert position_from_centroid(mx, my) == o.position
             # the nearest fill ratio (area / bounding box) identifies the shape; measured at a higher resolution
             # because a small triangle's box is only ~10 pixels tall at 64
-            _, _, ratio = _object_stats(ds.render(i, 4 * R), p.cx, p.cy, COLORS[o.color])
+            _, _, ratio = _object_stats(ds.render(i, 2 * R), p.cx, p.cy, COLORS[o.color])
             assert min(fill, key=lambda s: abs(fill[s] - ratio)) == o.shape, (i, o, ratio)
             # the measured area is nearest (in log ratio) to the expected area of the true size
             size = min(SIZE_DIAMETERS, key=lambda z: abs(math.log(n / area[o.shape](SIZE_DIAMETERS[z]))))
