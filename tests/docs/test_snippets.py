@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted(p for p in (ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
-FENCE = re.compile(r"(?P<pre>(?:^.*\n)?)^```python[^\n]*\n(?P<code>.*?)^```", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"(?P<pre>(?:^[^\n]*\n)?)^```python[^\n]*\n(?P<code>.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def extract_snippets(text: str) -> list[str]:
