@@ -38,9 +38,11 @@ class RPrecisionResult:
         hits: Whether each image picked its true caption.
         fold_means: Hit rate of each fold.
         candidates: Caption index of every candidate; column 0 is the true caption.
+        fold_index: The fold each sample was put in.
 
     Shapes:
-        hits: ``(N,)`` bool; fold_means: ``(folds,)`` float64; candidates: ``(N, num_candidates)`` long.
+        hits: ``(N,)`` bool; fold_means: ``(folds,)`` float64; candidates: ``(N, num_candidates)`` long;
+        fold_index: ``(N,)`` long.
     """
 
     mean: float
@@ -48,6 +50,7 @@ class RPrecisionResult:
     hits: torch.Tensor
     fold_means: torch.Tensor
     candidates: torch.Tensor
+    fold_index: torch.Tensor
 
 
 def _check_index(value: object, name: str, length: int, upper: int | None = None) -> torch.Tensor:
@@ -239,13 +242,18 @@ def r_precision(
         hits[rows] = (sims.argmax(dim=1) == 0).cpu()
 
     order = torch.randperm(count, generator=generator)
-    fold_means = torch.stack([hits[part].double().mean() for part in torch.tensor_split(order, folds)])
+    fold_index = torch.empty(count, dtype=torch.long)
+    for fold, part in enumerate(torch.tensor_split(order, folds)):
+        fold_index[part] = fold
+    counts = torch.bincount(fold_index, minlength=folds).double()
+    fold_means = torch.zeros(folds, dtype=torch.float64).index_add_(0, fold_index, hits.double()) / counts
     return RPrecisionResult(
         mean=float(fold_means.mean()),
         std=float(fold_means.std(unbiased=False)),
         hits=hits,
         fold_means=fold_means,
         candidates=candidates,
+        fold_index=fold_index,
     )
 
 

@@ -1,0 +1,100 @@
+"""Gaussian statistics (mean, covariance) of a feature set, saved/loaded as pytorch-fid-style ``.npz`` files."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._arrays import as_float64_matrix
+
+__all__ = ["FeatureStats", "save_stats", "load_stats"]
+
+_META_KEY = "fusionblocks_meta"
+
+
+@dataclass
+class FeatureStats:
+    """Mean and covariance of a set of features, plus free-form provenance metadata.
+
+    The covariance uses the unbiased ``1/(N-1)`` normalisation (``np.cov``), as pytorch-fid does.
+
+    Attributes:
+        mu: Mean ``(D,)`` float64.
+        sigma: Covariance ``(D, D)`` float64.
+        meta: Provenance (number of samples, image size, resize filter, feature extractor, ...).
+
+    Shapes:
+        - mu: ``(D,)``; sigma: ``(D, D)``.
+    """
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.mu = np.asarray(self.mu, dtype=np.float64)
+        self.sigma = np.asarray(self.sigma, dtype=np.float64)
+        if self.mu.ndim != 1:
+            raise ValueError(f"mu: expected a 1-D (D,) array, got shape {tuple(self.mu.shape)}")
+        d = self.mu.shape[0]
+        if self.sigma.shape != (d, d):
+            raise ValueError(f"sigma: expected shape ({d}, {d}) to match mu, got {tuple(self.sigma.shape)}")
+
+    @property
+    def dim(self) -> int:
+        """Feature dimension D."""
+        return int(self.mu.shape[0])
+
+    @classmethod
+    def from_features(cls, features: Any, *, name: str = "features", meta: dict[str, Any] | None = None) -> "FeatureStats":
+        """Fit mean and covariance to ``features`` in float64.
+
+        Shapes:
+            - features: ``(N, D)`` with ``N >= 2``.
+        """
+        array = as_float64_matrix(features, name, min_rows=2)
+        info = {"num_samples": int(array.shape[0])}
+        info.update(meta or {})
+        return cls(mu=array.mean(axis=0), sigma=np.cov(array, rowvar=False).reshape(array.shape[1], array.shape[1]), meta=info)
+
+
+def save_stats(path: str | os.PathLike[str], stats: FeatureStats) -> None:
+    """Write ``stats`` to ``path`` as ``.npz`` with keys ``mu`` and ``sigma`` (pytorch-fid / DM-GAN / DF-GAN layout).
+
+    The metadata goes into an extra string key ``fusionblocks_meta`` (JSON) that other tools ignore.
+
+    Shapes:
+        - stats.mu ``(D,)``, stats.sigma ``(D, D)``.
+    """
+    if not isinstance(stats, FeatureStats):
+        raise TypeError(f"stats: expected FeatureStats, got {type(stats).__name__}")
+    with open(os.fspath(path), "wb") as handle:  # a file object keeps numpy from appending '.npz'
+        np.savez(handle, mu=stats.mu, sigma=stats.sigma, **{_META_KEY: np.array(json.dumps(stats.meta, sort_keys=True))})
+
+
+def load_stats(path: str | os.PathLike[str]) -> FeatureStats:
+    """Read ``mu``/``sigma`` from a ``.npz`` file (ours, pytorch-fid's, DM-GAN's ``bird_val.npz``, DF-GAN's ``*_FIDK0.npz``).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file lacks ``mu`` or ``sigma``.
+
+    Shapes:
+        - output: ``FeatureStats`` with ``mu (D,)``, ``sigma (D, D)``.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: reference statistics file {path!r} does not exist")
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in ("mu", "sigma") if k not in data.files]
+        if missing:
+            raise ValueError(f"path: {path!r} has no key(s) {missing}; expected an .npz with 'mu' and 'sigma' (found {data.files})")
+        meta: dict[str, Any] = {}
+        if _META_KEY in data.files:
+            meta = json.loads(str(data[_META_KEY]))
+        meta.setdefault("source_file", os.path.basename(path))
+        return FeatureStats(mu=data["mu"], sigma=data["sigma"], meta=meta)

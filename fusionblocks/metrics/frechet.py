@@ -1,0 +1,78 @@
+"""Fréchet distance between Gaussians fitted to feature sets (the "FID" formula), in float64 without scipy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._arrays import as_float64_matrix, as_float64_vector
+from .feature_stats import FeatureStats
+
+__all__ = ["frechet_distance", "trace_sqrt_product", "fid_from_features"]
+
+
+def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
+    """Symmetric square root of a symmetric positive semi-definite matrix (negative eigenvalues clipped to 0)."""
+    sym = 0.5 * (sigma + sigma.T)
+    eigvals, eigvecs = np.linalg.eigh(sym)
+    return (eigvecs * np.sqrt(np.clip(eigvals, 0.0, None))) @ eigvecs.T
+
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """``tr(sqrt(Σ1 Σ2))`` for symmetric PSD ``Σ1, Σ2`` via eigenvalues.
+
+    ``Σ1 Σ2`` is similar to the symmetric PSD matrix ``M = Σ1^½ Σ2 Σ1^½``, so the eigenvalues of ``sqrt(Σ1 Σ2)``
+    are the square roots of the (real, non-negative) eigenvalues of ``M``. Computing them with ``eigh`` avoids the
+    complex round-off that a general ``sqrtm`` of the non-symmetric product produces.
+
+    Shapes:
+        - sigma1, sigma2: ``(D, D)``.
+        - output: a Python float.
+    """
+    root1 = _psd_sqrt(sigma1)
+    middle = root1 @ sigma2 @ root1
+    eigvals = np.linalg.eigvalsh(0.5 * (middle + middle.T))
+    return float(np.sqrt(np.clip(eigvals, 0.0, None)).sum())
+
+
+def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
+    """Fréchet distance ``‖μ1−μ2‖² + tr(Σ1) + tr(Σ2) − 2 tr(sqrt(Σ1 Σ2))`` between two Gaussians, in float64.
+
+    Args:
+        mu1, mu2: Means.
+        sigma1, sigma2: Covariances (symmetric positive semi-definite).
+
+    Returns:
+        The distance as a float (clipped at 0 against round-off).
+
+    Raises:
+        ValueError: shapes disagree or a covariance is not square.
+
+    Shapes:
+        - mu1, mu2: ``(D,)``; sigma1, sigma2: ``(D, D)``.
+    """
+    mu1 = as_float64_vector(mu1, "mu1")
+    mu2 = as_float64_vector(mu2, "mu2")
+    sigma1 = as_float64_matrix(sigma1, "sigma1")
+    sigma2 = as_float64_matrix(sigma2, "sigma2")
+    d = mu1.shape[0]
+    if mu2.shape != (d,):
+        raise ValueError(f"mu2: expected shape ({d},) to match mu1, got {tuple(mu2.shape)}")
+    for name, sigma in (("sigma1", sigma1), ("sigma2", sigma2)):
+        if sigma.shape != (d, d):
+            raise ValueError(f"{name}: expected shape ({d}, {d}) to match the means, got {tuple(sigma.shape)}")
+    diff = mu1 - mu2
+    value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt_product(sigma1, sigma2))
+    return max(value, 0.0)
+
+
+def fid_from_features(features1: Any, features2: Any | FeatureStats) -> float:
+    """FID between two feature sets (or a feature set and precomputed :class:`FeatureStats`).
+
+    Shapes:
+        - features1: ``(N1, D)``; features2: ``(N2, D)`` or ``FeatureStats`` with ``mu (D,)``, ``sigma (D, D)``.
+    """
+    stats1 = FeatureStats.from_features(features1, name="features1")
+    stats2 = features2 if isinstance(features2, FeatureStats) else FeatureStats.from_features(features2, name="features2")
+    return frechet_distance(stats1.mu, stats1.sigma, stats2.mu, stats2.sigma)
