@@ -130,7 +130,7 @@ def parameter_hash(module: nn.Module, *, buffers: bool = True) -> str:
         items += list(module.named_buffers())
     for name, tensor in sorted(items, key=lambda kv: kv[0]):
         digest.update(name.encode())
-        t = tensor.detach().to("cpu").contiguous()
+        t = tensor.detach().to("cpu").contiguous().reshape(-1)
         digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()
 
