@@ -7,6 +7,7 @@ import os
 from typing import Any, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_positive_int
@@ -46,7 +47,9 @@ class CLIPTextEncoder(TextEncoder):
             per-token features, anything else adds a trainable ``Linear(width, word_dim)`` (``self.word_proj``).
         freeze: Freeze the CLIP model (no gradients, eval mode, forward under ``torch.no_grad``). The optional
             word projection stays trainable.
-        context_length: Tokenizer context length (default: the model's, 77 for CLIP).
+        context_length: Tokens per caption (default: the model's, 77 for CLIP); at most the model's. A shorter
+            context is padded to the model's length inside the forward and the words are cut back, which is exact
+            for causal text towers (CLIP) and saves fusion-block compute on the word axis.
 
     Raises:
         ValueError: ``pretrained`` is not ``None`` and not an existing file; the model has no ``ln_final``.
@@ -87,8 +90,15 @@ class CLIPTextEncoder(TextEncoder):
             model.visual = None  # type: ignore[assignment]
         self.model = model
         self.model_name = model_name
-        self.tokenizer = open_clip.get_tokenizer(model_name, context_length=context_length)
-        self.context_length = int(getattr(self.tokenizer, "context_length", None) or context_length or 77)
+        text_tower = getattr(model, "text", None)
+        model_context = getattr(model, "context_length", None) or getattr(text_tower, "context_length", None)
+        self.model_context_length = int(model_context) if model_context else None
+        if context_length is not None and self.model_context_length and context_length > self.model_context_length:
+            raise ValueError(
+                f"context_length: {context_length} exceeds the model's context length {self.model_context_length}"
+            )
+        self.tokenizer = open_clip.get_tokenizer(model_name)
+        self.context_length = int(context_length or self.model_context_length or self.tokenizer.context_length)
         self._ln_final = [_find_ln_final(model)]  # list: keep it out of the module tree (already inside model)
         width = int(self._ln_final[0].normalized_shape[0])
         self.transformer_width = width
@@ -114,7 +124,8 @@ class CLIPTextEncoder(TextEncoder):
         if proj is None:
             return width
         with torch.no_grad():  # unusual projection module: measure it
-            return int(self.model.encode_text(torch.zeros(1, self.context_length, dtype=torch.long)).shape[-1])
+            length = self.model_context_length or self.context_length
+            return int(self.model.encode_text(torch.zeros(1, length, dtype=torch.long)).shape[-1])
 
     # ------------------------------------------------------------------ freezing
     @property
@@ -197,17 +208,28 @@ class CLIPTextEncoder(TextEncoder):
             ids = captions.to(device)
         else:
             ids = self.tokenize(captions).to(device)
+        steps = ids.shape[1]
+        if self.model_context_length and steps > self.model_context_length:
+            raise ValueError(
+                f"captions: {steps} tokens exceed the model's context length {self.model_context_length}"
+            )
+        model_ids = ids
+        if self.model_context_length and steps < self.model_context_length:
+            # Causal text towers: tokens after the end token never influence earlier ones, so padding the short
+            # context to the model's length and cutting the output back is exact.
+            model_ids = F.pad(ids, (0, self.model_context_length - steps))
         captured: list[torch.Tensor] = []
         handle = self._ln_final[0].register_forward_hook(lambda _m, _i, out: captured.append(out))
         grad_ctx = torch.no_grad() if self.model_frozen else contextlib.nullcontext()
         try:
             with grad_ctx:
-                sentence = self.model.encode_text(ids)
+                sentence = self.model.encode_text(model_ids)
         finally:
             handle.remove()
         words = captured[-1]
-        if words.ndim != 3 or words.shape[:2] != ids.shape:  # sequence-first towers
+        if words.ndim != 3 or words.shape[:2] != model_ids.shape:  # sequence-first towers
             words = words.transpose(0, 1)
+        words = words[:, :steps]
         words = words.float() if words.dtype == torch.float16 and device.type == "cpu" else words
         if self.word_proj is not None:
             words = self.word_proj(words.to(self.word_proj.weight.dtype))
