@@ -21,6 +21,7 @@ __all__ = [
     "parameter_hash",
     "FreezeAwareDDP",
     "wrap_ddp",
+    "broadcast_module",
     "unwrap",
 ]
 
@@ -184,9 +185,24 @@ def wrap_ddp(module: nn.Module, device: torch.device, *, find_unused_parameters:
         return module
     ids = [device.index] if device.type == "cuda" else None
     ddp = nn.parallel.DistributedDataParallel(
-        module, device_ids=ids, broadcast_buffers=True, find_unused_parameters=find_unused_parameters
+        module, device_ids=ids, find_unused_parameters=find_unused_parameters
     )
     return FreezeAwareDDP(ddp)
+
+
+def broadcast_module(module: nn.Module, src: int = 0) -> None:
+    """Copy rank ``src``'s parameters and buffers into every rank's ``module`` (no-op when not distributed).
+
+    Used for modules that DDP does not wrap (frozen encoders), so that every rank encodes text identically.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    with torch.no_grad():
+        for tensor in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(tensor.data, src=src)
 
 
 def unwrap(module: nn.Module) -> nn.Module:

@@ -31,7 +31,15 @@ from torch.utils.data import DataLoader, Dataset
 from .batches import collate_items, to_train_batch
 from .checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from .device import autocast_factory, resolve_precision, select_device
-from .distributed import DistInfo, all_gather_objects, barrier, init_distributed, unwrap, wrap_ddp
+from .distributed import (
+    DistInfo,
+    all_gather_objects,
+    barrier,
+    broadcast_module,
+    init_distributed,
+    unwrap,
+    wrap_ddp,
+)
 from .ema import ModelEMA
 from .grids import attention_grid, caption_grid
 from .metrics_log import MetricsLogger
@@ -205,8 +213,6 @@ class Trainer:
         self.image_encoder: nn.Module | None = getattr(gan, "image_encoder", None)
         if self.image_encoder is not None:
             self.image_encoder = self.image_encoder.to(self.device, memory_format=fmt).eval().requires_grad_(False)
-        decay = getattr(self.recipe, "ema_decay", None)
-        self.ema = ModelEMA(self.generator, decay) if decay else None
         self.optimizers = self.recipe.build_optimizers(
             self.generator, list(self.discriminators), fused=True if self.device.type == "cuda" else None
         )
@@ -219,6 +225,12 @@ class Trainer:
         if self.dist.enabled:
             g_run = wrap_ddp(g_run, self.device, find_unused_parameters=self.cfg.find_unused_parameters)
             d_run = [wrap_ddp(d, self.device, find_unused_parameters=self.cfg.find_unused_parameters) for d in d_run]
+            broadcast_module(self.text_encoder)  # frozen, not DDP-wrapped: make every rank use rank 0's copy
+            if self.image_encoder is not None:
+                broadcast_module(self.image_encoder)
+        # after DDP has broadcast rank 0's weights, so every rank's average starts from the same point
+        decay = getattr(self.recipe, "ema_decay", None)
+        self.ema = ModelEMA(self.generator, decay) if decay else None
         from .recipes import TrainModules
 
         self.modules = TrainModules(

@@ -143,3 +143,36 @@ def build_toy(seed: int = 0, **recipe_kwargs: Any) -> ToyGAN:
         recipe=ToyRecipe(**recipe_kwargs),
         config={"model": "toy", "seed": seed},
     )
+
+
+def ddp_worker(rank: int, world: int, port: int, out_dir: str, steps: int) -> None:
+    """One rank of the 2-process gloo test: train the toy GAN, then write this rank's parameter hashes."""
+    import json
+    import os
+
+    import torch.distributed as dist
+
+    from fusionblocks.data import CaptionedShapes
+    from fusionblocks.train.distributed import parameter_hash
+    from fusionblocks.train.trainer import Trainer, TrainerConfig
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank)
+    )
+    torch.set_num_threads(1)
+    gan = build_toy(seed=rank)  # different init per rank: DDP must broadcast rank 0's weights
+    cfg = TrainerConfig(steps=steps, batch_size=2, precision="fp32", device="cpu", sample_every=0, checkpoint_every=0,
+                        progress=False, tensorboard=False, num_samples=2, log_every=1)
+    trainer = Trainer(gan, CaptionedShapes(size=16, resolution=16, seed=0, max_objects=1), out_dir, cfg)
+    trainer.fit()
+    seen = sorted(trainer.sampler)  # this rank's shard of the last epoch
+    hashes = {
+        "generator": parameter_hash(trainer.generator, buffers=False),
+        "discriminators": parameter_hash(trainer.discriminators, buffers=False),
+        "ema": parameter_hash(trainer.ema.module, buffers=False),
+        "shard": seen,
+        "world": trainer.dist.world_size,
+    }
+    with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
+        json.dump(hashes, f)
+    dist.destroy_process_group()
