@@ -1,0 +1,170 @@
+"""Preset configurations, registered as models (kind ``"model"``): ``build("cub256")``, ``build_ffgan("tiny64")``.
+
+| preset | what |
+| --- | --- |
+| ``cub256`` / ``coco256`` | the official FF-GAN configs (spec ffgan.md §0): 3 stages 64²→256², ngf 64, ndf 32, z 100, ncf 100, R_NUM 2 / 3, words 18 / 12, batch 4 / 16, λ 5 / 50, γ 4/5/10, Adam 2e-4 β(0.5, 0.999), EMA 0.999, **unmasked** word attention and CA sampling at inference as in the official code |
+| ``tiny64`` | a CPU-sized FF-GAN on CaptionedShapes: 2 stages 32²→64², small BiLSTM, ``image.small_cnn`` |
+| ``attngan`` | AttnGAN-style stages (masked word attention, concat), ngf 32, ndf 64 |
+| ``ffgan_clip`` | FF-GAN with an open_clip text encoder; widths follow the encoder |
+| ``dfgan`` | DF-GAN 2022: single stage, DFBlocks, hinge + MA-GP |
+| ``dfgan_ffblock`` | DF-GAN generator with FF-Blocks after the 64² and 128² blocks |
+
+Add your own with :func:`register_preset`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..registry import get_registry, register
+from .config import DataConfig, FFGANConfig, ImageConfig, ModelConfig, TextConfig, TrainConfig
+
+__all__ = ["PRESETS", "register_preset", "preset_config"]
+
+PRESETS: dict[str, Callable[[], FFGANConfig]] = {}
+
+
+def register_preset(name: str, config_fn: Callable[[], FFGANConfig] | None = None, **meta: Any) -> Any:
+    """Register a preset: a function returning an :class:`FFGANConfig`, built through the model registry.
+
+    Usable as a decorator. ``create("model", name, **overrides)`` / ``build(name)`` / ``build_ffgan(name)`` then
+    build it.
+
+    Shapes:
+        Not applicable.
+    """
+
+    def _add(fn: Callable[[], FFGANConfig]) -> Callable[[], FFGANConfig]:
+        def factory(**overrides: Any) -> Any:
+            from .builder import build_ffgan
+
+            return build_ffgan(fn(), **overrides)
+
+        factory.__name__ = f"build_{name}"
+        factory.__doc__ = f"Build the {name!r} preset (overrides as in :func:`build_ffgan`).\n\n{fn.__doc__ or ''}"
+        register("model", name, factory, config=fn, **meta)
+        PRESETS[name] = fn
+        return fn
+
+    return _add if config_fn is None else _add(config_fn)
+
+
+def preset_config(name: str) -> FFGANConfig:
+    """The configuration of a registered preset (a fresh copy).
+
+    Raises:
+        KeyError: unknown preset (close matches listed), or a registered model that is not a preset.
+
+    Shapes:
+        Not applicable.
+    """
+    if name in PRESETS:
+        return PRESETS[name]()
+    fn = get_registry("model").metadata(name).get("config")
+    if fn is None:
+        raise KeyError(f"model {name!r} is registered but is not a preset (it has no config)")
+    return fn()
+
+
+@register_preset("cub256", paper="arXiv 2302.08706 (FF-GAN), bird_DMGAN.yml")
+def cub256() -> FFGANConfig:
+    """Official FF-GAN on CUB-200 (``bird_DMGAN.yml``)."""
+    return FFGANConfig(
+        name="cub256",
+        model=ModelConfig(mask_padding=False, ca_sample_in_eval=True, res_blocks=2),
+        text=TextConfig(vocab_size=5450, max_words=18),
+        image=ImageConfig(encoder="image.damsm_inception"),
+        train=TrainConfig(batch_size=4, damsm_lambda=5.0, epochs=800),
+        data=DataConfig(dataset="cub", captions_per_image=10),
+    )
+
+
+@register_preset("coco256", paper="arXiv 2302.08706 (FF-GAN), coco_DMGAN.yml")
+def coco256() -> FFGANConfig:
+    """Official FF-GAN on COCO-2014 (``coco_DMGAN.yml``)."""
+    return FFGANConfig(
+        name="coco256",
+        model=ModelConfig(mask_padding=False, ca_sample_in_eval=True, res_blocks=3),
+        text=TextConfig(vocab_size=27297, max_words=12),
+        image=ImageConfig(encoder="image.damsm_inception"),
+        train=TrainConfig(batch_size=16, damsm_lambda=50.0, epochs=200),
+        data=DataConfig(dataset="coco", captions_per_image=5),
+    )
+
+
+@register_preset("tiny64", paper="fusionblocks CPU demo")
+def tiny64() -> FFGANConfig:
+    """FF-GAN small enough to train on two CPU cores: CaptionedShapes, 32²→64², masked word attention."""
+    return FFGANConfig(
+        name="tiny64",
+        model=ModelConfig(
+            image_size=64, num_stages=2, ngf=32, ndf=16, z_dim=32, cond_dim=32, res_blocks=1, mask_padding=True
+        ),
+        text=TextConfig(
+            vocab_size=None, vocabulary="captioned_shapes", embedding_dim=32, hidden_dim=64, max_words=16, dropout=0.0
+        ),
+        image=ImageConfig(
+            encoder="image.small_cnn", kwargs={"image_size": 64, "region_size": 8, "channels": [16, 32, 64]}
+        ),
+        train=TrainConfig(
+            batch_size=16, damsm_lambda=1.0, steps=2000, log_every=20, sample_every=200, checkpoint_every=500
+        ),
+        data=DataConfig(dataset="captioned_shapes", root=None, captions_per_image=5, num_workers=0),
+    )
+
+
+@register_preset("attngan", paper="AttnGAN, arXiv 1711.10485 (bird_attn2.yml sizes)")
+def attngan() -> FFGANConfig:
+    """AttnGAN-style generator (masked word attention, ``[h ; context]``) with FF-GAN's SN discriminators."""
+    return FFGANConfig(
+        name="attngan",
+        model=ModelConfig(
+            ngf=32, ndf=64, res_blocks=2, stage_fusion="attngan.stage_fusion", mask_padding=True, ca_sample_in_eval=True
+        ),
+        text=TextConfig(vocab_size=5450, max_words=18),
+        train=TrainConfig(batch_size=20, damsm_lambda=5.0, epochs=600),
+        data=DataConfig(dataset="cub", captions_per_image=10),
+    )
+
+
+@register_preset("ffgan_clip", paper="arXiv 2302.08706 (FF-GAN) + CLIP")
+def ffgan_clip() -> FFGANConfig:
+    """FF-GAN with an open_clip text encoder (ViT-B-32); fusion and DAMSM widths follow the encoder."""
+    return FFGANConfig(
+        name="ffgan_clip",
+        model=ModelConfig(mask_padding=True),
+        text=TextConfig(encoder="text.clip", clip_model="ViT-B-32", vocab_size=None, max_words=77),
+        image=ImageConfig(encoder="image.damsm_inception", embed_dim=None),
+        train=TrainConfig(batch_size=16, damsm_lambda=5.0, epochs=600),
+        data=DataConfig(dataset="cub", captions_per_image=10),
+    )
+
+
+def _dfgan_train() -> TrainConfig:
+    return TrainConfig(
+        recipe="dfgan", batch_size=32, lr_g=1e-4, lr_d=4e-4, betas=[0.0, 0.9], ema_decay=None, damsm_lambda=0.0,
+        kl_weight=0.0, epochs=1301,
+    )
+
+
+@register_preset("dfgan", paper="DF-GAN (CVPR 2022)")
+def dfgan() -> FFGANConfig:
+    """DF-GAN 2022 (``NetG``/``NetD``+``NetC``, nf 32, 256²), hinge + MA-GP, DAMSM sentence only."""
+    return FFGANConfig(
+        name="dfgan",
+        model=ModelConfig(arch="dfgan", image_size=256, num_stages=1, ngf=32, ndf=32, init="default"),
+        text=TextConfig(vocab_size=5450, max_words=18),
+        image=ImageConfig(encoder=None),
+        train=_dfgan_train(),
+        data=DataConfig(dataset="cub", captions_per_image=10),
+    )
+
+
+@register_preset("dfgan_ffblock", paper="DF-GAN + FF-GAN FF-Block")
+def dfgan_ffblock() -> FFGANConfig:
+    """DF-GAN's single-stage generator with FF-Blocks (masked word attention) after its 64² and 128² blocks."""
+    config = dfgan()
+    config.name = "dfgan_ffblock"
+    config.model.ffblock_resolutions = [64, 128]
+    config.model.mask_padding = True
+    return config
