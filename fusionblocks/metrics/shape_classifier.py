@@ -114,7 +114,7 @@ def _accuracy(model: ShapeClassifier, crops: torch.Tensor, labels: torch.Tensor)
 def train_shape_classifier(
     num_train: int = 900,
     num_heldout: int = 300,
-    epochs: int = 4,
+    epochs: int = 8,
     seed: int = 0,
     resolutions: Sequence[int] = (32, 48, 64),
 ) -> tuple[ShapeClassifier, ShapeClassifierReport]:
