@@ -9,6 +9,10 @@ Layout under ``root`` (e.g. ``data/birds``)::
     CUB_200_2011/images/<key>.jpg, CUB_200_2011/images.txt, CUB_200_2011/bounding_boxes.txt     (CUB)
     images/<key>.jpg                                                                             (COCO)
 
+DF-GAN's variant of the layout also works: ``captions_file="captions_DAMSM.pickle"``, and COCO images under
+``images/train2014/`` / ``images/val2014/`` (chosen by the key's ``COCO_train2014_`` / ``COCO_val2014_`` prefix)
+when ``images/<key>.jpg`` does not exist.
+
 Captions come from, in order of preference:
 
 1. ``vocabulary=`` (a ``Vocabulary`` or a path to the project's JSON vocabulary): the raw ``text/<key>.txt``
@@ -136,6 +140,7 @@ class AttnGANDataset(Dataset):
             a deterministic centre crop.
         seed: base seed for the per-item generators; ``None`` uses torch's per-worker generator.
         check_files: check at construction that every image file exists (a missing one raises, naming it).
+        captions_file: name of the captions pickle under ``root`` (DF-GAN: ``"captions_DAMSM.pickle"``).
 
     Items: ``images`` (list), ``image`` (= ``images[-1]``), ``caption`` (str: the raw line, or the decoded words
     of a pickled caption), ``caption_index``, ``tokens`` (max_words,) long, ``length`` int, ``class_id`` int,
@@ -158,6 +163,7 @@ class AttnGANDataset(Dataset):
         random_transform: bool = True,
         seed: int | None = 0,
         check_files: bool = True,
+        captions_file: str = "captions.pickle",
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -179,6 +185,7 @@ class AttnGANDataset(Dataset):
         self.random_transform = bool(random_transform)
         self.seed = check_seed(seed)
         self.epoch = 0
+        self.captions_file = captions_file
 
         self.keys = read_key_list(self.root / split / "filenames.pickle")
         info = self.root / split / "class_info.pickle"
@@ -211,7 +218,7 @@ class AttnGANDataset(Dataset):
         from ..text import Vocabulary, load_attngan_captions  # lazy
 
         self._texts: list[list[str]] | None = None
-        pickle_path = self.root / "captions.pickle"
+        pickle_path = self.root / self.captions_file
         if vocabulary is None and pickle_path.is_file():
             try:
                 caps = load_attngan_captions(pickle_path)
@@ -267,8 +274,15 @@ class AttnGANDataset(Dataset):
 
     # ------------------------------------------------------------------ access
     def image_path(self, key: str) -> Path:
-        """The image file of ``key``."""
-        return self.image_dir / f"{key}.jpg"
+        """The image file of ``key`` (COCO: ``images/<key>.jpg``, else DF-GAN's ``images/{train,val}2014/``)."""
+        path = self.image_dir / f"{key}.jpg"
+        if self.dataset == "coco" and not path.is_file():
+            for sub in ("train2014", "val2014"):
+                if f"_{sub}_" in key or key.startswith(f"COCO_{sub}"):
+                    alt = self.image_dir / sub / f"{key}.jpg"
+                    if alt.is_file():
+                        return alt
+        return path
 
     def __len__(self) -> int:
         return len(self.keys)

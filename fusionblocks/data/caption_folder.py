@@ -137,7 +137,11 @@ class CaptionFolder(Dataset):
 
     def _scan_txt(self, skip_uncaptioned: bool) -> list[tuple[Path, list[str], str]]:
         images = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-        by_stem = {p.with_suffix(""): p for p in images}
+        by_stem: dict[Path, Path] = {}
+        for p in images:
+            other = by_stem.setdefault(p.with_suffix(""), p)
+            if other != p:
+                raise ValueError(f"images {str(other)!r} and {str(p)!r} share the caption file {p.stem}.txt; rename one")
         entries = []
         texts = sorted(p for p in self.root.rglob("*.txt") if p.is_file())
         captioned = set()

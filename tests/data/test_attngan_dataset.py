@@ -274,3 +274,15 @@ def test_dataloader_two_workers_batch_size_one(cub):
         assert batch["captions"] == [ref["caption"]] and batch["keys"] == [ref["key"]]
         assert torch.equal(batch["tokens"][0], ref["tokens"]) and batch["lengths"].tolist() == [ref["length"]]
         assert torch.equal(batch["images"][1][0], ref["images"][1])
+
+
+def test_dfgan_layout_variant(tmp_path, attngan_factory):
+    fx = attngan_factory(tmp_path / "coco", "coco", with_class_info=False)
+    (fx.root / "captions.pickle").rename(fx.root / "captions_DAMSM.pickle")
+    sub = fx.root / "images" / "train2014"
+    sub.mkdir()
+    for k in fx.train_keys:
+        (fx.root / "images" / f"{k}.jpg").rename(sub / f"{k}.jpg")
+    ds = COCODataset(fx.root, "train", base_size=8, num_scales=1, captions_file="captions_DAMSM.pickle")
+    assert ds.image_path(fx.train_keys[0]) == sub / f"{fx.train_keys[0]}.jpg"
+    assert ds.captions(1) == fx.captions[fx.train_keys[1]] and ds[1]["image"].shape == (3, 8, 8)

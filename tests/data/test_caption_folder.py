@@ -144,3 +144,10 @@ def test_folder_dataloader_batch_one_workers(tmp_path, make_image):
     got = list(loader)
     assert [b["keys"][0] for b in got] == ds.keys
     assert all(torch.equal(b["image"][0], ds[i]["image"]) for i, b in enumerate(got))
+
+
+def test_two_images_sharing_a_stem_are_reported(tmp_path, make_image):
+    root = _txt_folder(tmp_path / "imgs", make_image)
+    make_image(root / "a.png")
+    with pytest.raises(ValueError, match="a.png"):
+        CaptionFolder(root)
