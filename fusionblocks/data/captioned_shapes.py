@@ -163,6 +163,9 @@ class ShapeObject:
         color: one of ``COLORS`` (or ``None``).
         size: one of ``SIZES`` (or ``None``).
         position: one of ``POSITIONS``, the region of the object's centre (or ``None``).
+
+    Shapes:
+        Not applicable (strings).
     """
 
     shape: str
@@ -179,6 +182,9 @@ class SceneAttributes:
         objects: one or two :class:`ShapeObject`.
         relation: ``objects[0] <relation> objects[1]``, one of ``RELATIONS``; ``None`` for a single object
             (or a caption that states no relation).
+
+    Shapes:
+        Not applicable (``objects`` has 1 or 2 entries).
     """
 
     objects: tuple[ShapeObject, ...]
@@ -194,6 +200,9 @@ class PlacedObject:
         cx: centre (and pixel centroid) x.
         cy: centre y.
         diameter: the object's diameter ``d`` (see the module docstring for each shape's extent).
+
+    Shapes:
+        Scalars only.
     """
 
     object: ShapeObject

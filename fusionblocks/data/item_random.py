@@ -18,7 +18,11 @@ __all__ = ["item_generator", "check_seed"]
 
 
 def check_seed(seed: object, name: str = "seed", allow_none: bool = True) -> int | None:
-    """``seed`` must be a non-negative int (or ``None`` when allowed)."""
+    """``seed`` must be a non-negative int (or ``None`` when allowed); the error names ``name``.
+
+    Shapes:
+        Scalars only.
+    """
     if seed is None and allow_none:
         return None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
