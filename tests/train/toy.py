@@ -8,8 +8,6 @@ then a G step with the discriminators frozen. Text encoder: a bag of hashed word
 from __future__ import annotations
 
 import contextlib
-
-import _fake_recipes_tmp  # noqa: F401  (TEMPORARY until recipes.py lands)
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
