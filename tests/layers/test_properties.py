@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fusionblocks.layers import GSR, DFAffine, FFBlock, WordContextAttention
@@ -44,6 +44,7 @@ def test_masked_attention_ignores_padded_word_vectors(case: dict, return_attenti
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+@settings(max_examples=12)  # the attention part is covered by the test above with the full profile
 @given(captions())
 def test_masked_ffblock_ignores_padded_word_vectors(case: dict) -> None:
     m = FFBlock(case["channels"], case["word_dim"])
