@@ -178,3 +178,19 @@ def test_registered_adversarial_modules():
     torch.testing.assert_close(create("loss", "loss.bce_stage_g")(fc).loss, bce_stage_g(fc).loss)
     torch.testing.assert_close(create("loss", "loss.hinge_d")(rc, fc, wc[:1]).loss, hinge_d(rc, fc, wc[:1]).loss)
     torch.testing.assert_close(create("loss", "loss.hinge_g")(fc).loss, hinge_g(fc).loss)
+
+
+def test_every_loss_is_registered():
+    from fusionblocks import list_components
+
+    expected = {
+        "loss.damsm_words",
+        "loss.damsm_sentence",
+        "loss.bce_stage_d",
+        "loss.bce_stage_g",
+        "loss.hinge_d",
+        "loss.hinge_g",
+        "loss.ma_gp",
+        "loss.kl_ca",
+    }
+    assert expected <= set(list_components("loss"))

@@ -288,3 +288,16 @@ def test_sentence_loss_module_and_errors():
         damsm_sentence_loss(torch.randn(3, 4, 1), sentence)
     with pytest.raises(ValueError, match="gamma3"):
         damsm_sentence_loss(codes, sentence, gamma3=-1.0)
+
+
+def test_word_loss_under_bf16_autocast_stays_close_to_float32():
+    g = torch.Generator().manual_seed(31)
+    regions = torch.randn(4, 32, 5, 5, generator=g, requires_grad=True)
+    words = torch.randn(4, 6, 32, generator=g)
+    mask = _mask([6, 3, 2, 1], 6)
+    full = damsm_word_loss(regions, words, mask)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = damsm_word_loss(regions, words, mask)
+    low.loss.backward()
+    assert torch.isfinite(regions.grad).all()
+    torch.testing.assert_close(low.loss.float(), full.loss, rtol=2e-2, atol=2e-2)
