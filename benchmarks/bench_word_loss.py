@@ -8,7 +8,7 @@ alternate between the two after a warm-up and the median is reported. Not a test
 Usage::
 
     python benchmarks/bench_word_loss.py            # batches 4, 32, 48; 7 alternating repeats
-    python benchmarks/bench_word_loss.py --quick    # batches 4, 32, 48; 2 repeats
+    python benchmarks/bench_word_loss.py --quick    # batches 4, 32, 48; 1 timed repeat
     python benchmarks/bench_word_loss.py --device cuda --batches 4 32 48 64
 """
 
@@ -74,10 +74,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--quick", action="store_true", help="2 repeats, 1 warm-up")
+    parser.add_argument("--quick", action="store_true", help="1 timed repeat after the checking run (which warms up)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.repeats, args.warmup = 2, 1
+        args.repeats, args.warmup = 1, 0
     device = torch.device(args.device)
 
     print(f"device={device} threads={torch.get_num_threads()} T={args.words} regions={args.side}x{args.side} "
