@@ -84,11 +84,5 @@ def load_damsm_image_encoder(
     if "region_proj.weight" not in state:
         raise ValueError("path_or_state_dict: no emb_features.weight / region_proj.weight entry")
     embed_dim = int(state["region_proj.weight"].shape[0])
-    encoder = DAMSMImageEncoder(embed_dim=embed_dim, align_corners=align_corners)
-    result = encoder.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ValueError(
-            f"path_or_state_dict: weights do not fit DAMSMImageEncoder; missing {result.missing_keys[:6]}, "
-            f"unexpected {result.unexpected_keys[:6]}"
-        )
+    encoder = DAMSMImageEncoder(embed_dim=embed_dim, weights=state, align_corners=align_corners)
     return encoder.freeze() if freeze else encoder

@@ -64,7 +64,9 @@ class DAMSMImageEncoder(nn.Module):
         weights: Optional full weights: our state dict, an official ``CNN_ENCODER`` state dict, or a path to
             either (``.pth`` read with ``weights_only=True``, or ``.safetensors``).
         backbone_weights: Optional ImageNet Inception-v3 weights (timm or torchvision names; ``fc``/
-            ``AuxLogits`` entries ignored), as a path or state dict. Ignored parts of ``weights`` override it.
+            ``AuxLogits`` entries ignored), as a path or state dict. ``weights`` (loaded after it) overrides the
+            parts it contains, so ``weights`` may hold only the projections when ``backbone_weights`` is given.
+            When either is given, timm's random initialisation of the backbone is skipped.
         align_corners: ``align_corners`` of the bilinear resize to 299. FF-GAN/DM-GAN used ``True``; AttnGAN's
             original code used PyTorch's default (``False`` today). Match the checkpoint.
 
@@ -90,18 +92,44 @@ class DAMSMImageEncoder(nn.Module):
 
         self.embed_dim = embed_dim
         self.align_corners = align_corners
-        self.backbone = timm.create_model("inception_v3", pretrained=False, features_only=True, out_indices=(3, 4))
-        self.backbone.requires_grad_(False)
-        self.region_proj = nn.Conv2d(768, embed_dim, kernel_size=1, bias=False)
-        self.code_proj = nn.Linear(2048, embed_dim)
-        self.reset_parameters()
-        if backbone_weights is not None:
-            self.load_backbone_weights(backbone_weights)
+        state = None
         if weights is not None:
             from .damsm_convert import convert_damsm_image_state_dict
 
             state = convert_damsm_image_state_dict(read_weights(weights, "weights"))
-            self.load_state_dict(state, strict=True)
+        backbone_state = read_weights(backbone_weights, "backbone_weights") if backbone_weights is not None else None
+        if state is None and backbone_state is None:
+            self.backbone = timm.create_model(
+                "inception_v3", pretrained=False, features_only=True, out_indices=(3, 4)
+            )
+        else:
+            # Weights will overwrite the backbone: skip timm's (slow, ~5 s) random initialisation.
+            with torch.device("meta"):
+                backbone = timm.create_model(
+                    "inception_v3", pretrained=False, features_only=True, out_indices=(3, 4)
+                )
+            # Uninitialised memory: every entry is loaded below, or the constructor raises.
+            self.backbone = backbone.to_empty(device="cpu")
+            for name, buffer in self.backbone.named_buffers():
+                if name.endswith("num_batches_tracked"):
+                    buffer.zero_()
+        self.backbone.requires_grad_(False)
+        self.region_proj = nn.Conv2d(768, embed_dim, kernel_size=1, bias=False)
+        self.code_proj = nn.Linear(2048, embed_dim)
+        self.reset_parameters()
+        if backbone_state is not None:
+            self.load_backbone_weights(backbone_state)
+        if state is not None:
+            result = self.load_state_dict(state, strict=False)
+            needed = [
+                k for k in result.missing_keys
+                if not k.endswith("num_batches_tracked") and (backbone_state is None or not k.startswith("backbone."))
+            ]
+            if needed or result.unexpected_keys:
+                raise ValueError(
+                    f"weights: do not fit DAMSMImageEncoder; missing {needed[:6]}, "
+                    f"unexpected {result.unexpected_keys[:6]} (a projection-only state dict needs backbone_weights)"
+                )
         self.backbone.eval()
 
     def reset_parameters(self) -> None:

@@ -1,0 +1,50 @@
+"""SmallImageEncoder: DAMSM image-encoder contract at tiny sizes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fusionblocks import create
+from fusionblocks.image import SmallImageEncoder
+
+
+@pytest.mark.parametrize("image_size, region_size, input_size", [(32, 8, 32), (64, 8, 64), (64, 8, 32), (32, 4, 48)])
+def test_shapes(image_size: int, region_size: int, input_size: int) -> None:
+    enc = SmallImageEncoder(embed_dim=16, image_size=image_size, region_size=region_size, channels=(8, 8, 16, 16))
+    regions, code = enc(torch.rand(2, 3, input_size, input_size) * 2 - 1)
+    assert regions.shape == (2, 16, region_size, region_size) and code.shape == (2, 16)
+    assert enc.embed_dim == 16
+
+
+def test_batch_independence_and_gradients() -> None:
+    enc = SmallImageEncoder(embed_dim=8, image_size=32, channels=(8, 8, 8))
+    images = torch.rand(3, 3, 32, 32, requires_grad=True)
+    regions, code = enc(images)
+    alone = enc(images[1:2])
+    torch.testing.assert_close(alone[0], regions[1:2], atol=1e-5, rtol=1e-5)  # GroupNorm: no batch coupling
+    torch.testing.assert_close(alone[1], code[1:2], atol=1e-5, rtol=1e-5)
+    # the global code is the Linear of the average-pooled last stage
+    h = enc.features(images)
+    torch.testing.assert_close(code, enc.code_proj(h.mean((2, 3))))
+    (regions.sum() + code.sum()).backward()
+    assert images.grad is not None and all(p.grad is not None for p in enc.parameters())
+
+
+def test_freeze_and_registry() -> None:
+    enc = create("image_encoder", "image.small_cnn", embed_dim=8, image_size=32, channels=(8, 8))
+    enc.freeze()
+    assert all(not p.requires_grad for p in enc.parameters()) and not enc.training
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="image_size"):
+        SmallImageEncoder(image_size=48, region_size=8)
+    with pytest.raises(ValueError, match="channels"):
+        SmallImageEncoder(image_size=64, region_size=4, channels=(8, 8))
+    with pytest.raises(ValueError, match="channels"):
+        SmallImageEncoder(channels=(8, -1, 8, 8))
+    with pytest.raises(ValueError, match="embed_dim"):
+        SmallImageEncoder(embed_dim=0)
+    with pytest.raises(ValueError, match="images"):
+        SmallImageEncoder(image_size=32)(torch.rand(2, 4, 32, 32))
