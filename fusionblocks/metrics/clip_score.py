@@ -115,15 +115,26 @@ class CLIPScorer(nn.Module):
         return (x - self.mean) / self.std
 
     @torch.no_grad()
-    def forward(self, images: torch.Tensor, captions: Sequence[str]) -> torch.Tensor:
-        """Per-image CLIP scores; see the class docstring for shapes."""
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Unit-norm image embeddings ``(B, E)`` of ``[-1, 1]`` images ``(B, 3, H, W)``."""
+        x = self.preprocess(images).to(self.mean.device)
+        return F.normalize(self.model.encode_image(x).float(), dim=-1)
+
+    @torch.no_grad()
+    def encode_captions(self, captions: Sequence[str]) -> torch.Tensor:
+        """Unit-norm text embeddings ``(M, E)`` of ``M`` captions."""
         if isinstance(captions, str) or not all(isinstance(c, str) for c in captions):
             raise TypeError("captions: expected a sequence of strings")
-        if len(captions) != images.shape[0]:
-            raise ValueError(f"captions: expected {images.shape[0]} captions (one per image), got {len(captions)}")
-        device = self.mean.device
-        image_emb = F.normalize(self.model.encode_image(self.preprocess(images).to(device)).float(), dim=-1)
-        text_emb = F.normalize(self.model.encode_text(self.tokenizer(list(captions)).to(device)).float(), dim=-1)
+        tokens = self.tokenizer(list(captions)).to(self.mean.device)
+        return F.normalize(self.model.encode_text(tokens).float(), dim=-1)
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor, captions: Sequence[str]) -> torch.Tensor:
+        """Per-image CLIP scores; see the class docstring for shapes."""
+        if isinstance(captions, str) or len(captions) != images.shape[0]:
+            raise ValueError(f"captions: expected {images.shape[0]} caption strings (one per image)")
+        image_emb = self.encode_images(images)
+        text_emb = self.encode_captions(captions)
         return 100.0 * (image_emb * text_emb).sum(dim=-1).clamp(min=0.0)
 
 

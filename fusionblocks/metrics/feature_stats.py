@@ -26,14 +26,16 @@ class FeatureStats:
         mu: Mean ``(D,)`` float64.
         sigma: Covariance ``(D, D)`` float64.
         meta: Provenance (number of samples, image size, resize filter, feature extractor, ...).
+        features: The features themselves when kept (KID needs them; FID only needs ``mu``/``sigma``).
 
     Shapes:
-        - mu: ``(D,)``; sigma: ``(D, D)``.
+        - mu: ``(D,)``; sigma: ``(D, D)``; features: ``(N, D)`` or None.
     """
 
     mu: np.ndarray
     sigma: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
+    features: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.mu = np.asarray(self.mu, dtype=np.float64)
@@ -43,6 +45,10 @@ class FeatureStats:
         d = self.mu.shape[0]
         if self.sigma.shape != (d, d):
             raise ValueError(f"sigma: expected shape ({d}, {d}) to match mu, got {tuple(self.sigma.shape)}")
+        if self.features is not None:
+            self.features = np.asarray(self.features)
+            if self.features.ndim != 2 or self.features.shape[1] != d:
+                raise ValueError(f"features: expected shape (N, {d}) to match mu, got {tuple(self.features.shape)}")
 
     @property
     def dim(self) -> int:
@@ -50,8 +56,10 @@ class FeatureStats:
         return int(self.mu.shape[0])
 
     @classmethod
-    def from_features(cls, features: Any, *, name: str = "features", meta: dict[str, Any] | None = None) -> "FeatureStats":
-        """Fit mean and covariance to ``features`` in float64.
+    def from_features(
+        cls, features: Any, *, name: str = "features", meta: dict[str, Any] | None = None, keep_features: bool = False
+    ) -> "FeatureStats":
+        """Fit mean and covariance to ``features`` in float64 (optionally keeping them, as float32, for KID).
 
         Shapes:
             - features: ``(N, D)`` with ``N >= 2``.
@@ -59,13 +67,20 @@ class FeatureStats:
         array = as_float64_matrix(features, name, min_rows=2)
         info = {"num_samples": int(array.shape[0])}
         info.update(meta or {})
-        return cls(mu=array.mean(axis=0), sigma=np.cov(array, rowvar=False).reshape(array.shape[1], array.shape[1]), meta=info)
+        d = array.shape[1]
+        return cls(
+            mu=array.mean(axis=0),
+            sigma=np.cov(array, rowvar=False).reshape(d, d),
+            meta=info,
+            features=array.astype(np.float32) if keep_features else None,
+        )
 
 
 def save_stats(path: str | os.PathLike[str], stats: FeatureStats) -> None:
     """Write ``stats`` to ``path`` as ``.npz`` with keys ``mu`` and ``sigma`` (pytorch-fid / DM-GAN / DF-GAN layout).
 
-    The metadata goes into an extra string key ``fusionblocks_meta`` (JSON) that other tools ignore.
+    The metadata goes into an extra string key ``fusionblocks_meta`` (JSON) and kept features into ``features``;
+    other tools read only ``mu`` and ``sigma``.
 
     Shapes:
         - stats.mu ``(D,)``, stats.sigma ``(D, D)``.
@@ -73,7 +88,10 @@ def save_stats(path: str | os.PathLike[str], stats: FeatureStats) -> None:
     if not isinstance(stats, FeatureStats):
         raise TypeError(f"stats: expected FeatureStats, got {type(stats).__name__}")
     with open(os.fspath(path), "wb") as handle:  # a file object keeps numpy from appending '.npz'
-        np.savez(handle, mu=stats.mu, sigma=stats.sigma, **{_META_KEY: np.array(json.dumps(stats.meta, sort_keys=True))})
+        extra: dict[str, np.ndarray] = {_META_KEY: np.array(json.dumps(stats.meta, sort_keys=True))}
+        if stats.features is not None:
+            extra["features"] = stats.features
+        np.savez(handle, mu=stats.mu, sigma=stats.sigma, **extra)
 
 
 def load_stats(path: str | os.PathLike[str]) -> FeatureStats:
@@ -97,4 +115,5 @@ def load_stats(path: str | os.PathLike[str]) -> FeatureStats:
         if _META_KEY in data.files:
             meta = json.loads(str(data[_META_KEY]))
         meta.setdefault("source_file", os.path.basename(path))
-        return FeatureStats(mu=data["mu"], sigma=data["sigma"], meta=meta)
+        features = data["features"] if "features" in data.files else None
+        return FeatureStats(mu=data["mu"], sigma=data["sigma"], meta=meta, features=features)

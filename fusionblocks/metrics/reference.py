@@ -1,0 +1,64 @@
+"""Reference statistics of real images: Inception features → :class:`FeatureStats` (``.npz`` with ``mu``/``sigma``)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import torch
+
+from .feature_stats import FeatureStats
+from .inception import InceptionFeatureExtractor
+
+__all__ = ["iter_image_batches", "compute_reference_stats"]
+
+
+def iter_image_batches(images: Any, batch_size: int) -> Iterator[torch.Tensor]:
+    """Yield ``(b, 3, H, W)`` batches from a tensor of images or a dataset whose items are images or dicts with an
+    ``"image"`` entry (e.g. :class:`fusionblocks.data.CaptionedShapes`).
+
+    Shapes:
+        - images: ``(N, 3, H, W)`` tensor, or a sized dataset of ``(3, H, W)`` items; yields ``(b, 3, H, W)``.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    if isinstance(images, torch.Tensor):
+        if images.ndim != 4:
+            raise ValueError(f"images: expected (N, 3, H, W), got shape {tuple(images.shape)}")
+        yield from images.split(batch_size)
+        return
+    if not (hasattr(images, "__len__") and hasattr(images, "__getitem__")):
+        raise TypeError(f"images: expected a (N, 3, H, W) tensor or a dataset, got {type(images).__name__}")
+    total = len(images)
+    for start in range(0, total, batch_size):
+        items = [images[i] for i in range(start, min(start + batch_size, total))]
+        tensors = [item["image"] if isinstance(item, dict) else item for item in items]
+        yield torch.stack(tensors)
+
+
+@torch.no_grad()
+def compute_reference_stats(
+    images: Any,
+    extractor: InceptionFeatureExtractor,
+    batch_size: int = 50,
+    keep_features: bool = True,
+    **meta: Any,
+) -> FeatureStats:
+    """Inception pool-feature statistics of real images (save them with :func:`save_stats`).
+
+    The metadata records the extractor description (weights, resize filter, ...), the image size and the number of
+    images, so a later FID can check that the settings match.
+
+    Shapes:
+        - images: ``(N, 3, H, W)`` in ``[-1, 1]`` or a dataset of such images; output ``mu (2048,)``,
+          ``sigma (2048, 2048)`` (and ``features (N, 2048)`` when ``keep_features``).
+    """
+    if not isinstance(extractor, InceptionFeatureExtractor):
+        raise TypeError(f"extractor: expected an InceptionFeatureExtractor, got {type(extractor).__name__}")
+    features, size = [], None
+    for batch in iter_image_batches(images, batch_size):
+        size = list(batch.shape[-2:])
+        features.append(extractor(batch).pool.double().cpu())
+    if not features:
+        raise ValueError("images: no images given")
+    info = {**extractor.description, "image_size": size, **meta}
+    return FeatureStats.from_features(torch.cat(features), name="images", meta=info, keep_features=keep_features)
