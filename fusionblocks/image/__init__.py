@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from torch import nn
+
+from ..registry import create as _create
 from .damsm_convert import convert_damsm_image_state_dict, load_damsm_image_encoder
 from .damsm_inception import INCEPTION_INPUT_SIZE, DAMSMImageEncoder
 from .small_cnn import SmallImageEncoder
@@ -12,4 +17,16 @@ __all__ = [
     "INCEPTION_INPUT_SIZE",
     "convert_damsm_image_state_dict",
     "load_damsm_image_encoder",
+    "create_image_encoder",
 ]
+
+
+def create_image_encoder(name: str, /, **kwargs: Any) -> nn.Module:
+    """Build a registered image encoder, e.g. ``create_image_encoder("image.small_cnn", embed_dim=64)``.
+
+    Same as ``fusionblocks.create("image_encoder", name, **kwargs)``.
+
+    Shapes:
+        Not applicable.
+    """
+    return _create("image_encoder", name, **kwargs)

@@ -161,23 +161,35 @@ class DAMSMImageEncoder(nn.Module):
         self.backbone.load_state_dict(state, strict=False)
 
     def train(self, mode: bool = True) -> "DAMSMImageEncoder":
-        """Set train mode on the projections; the frozen backbone always stays in eval mode.
+        """Set train mode on the projections (unless :meth:`freeze` was called); the backbone always stays in eval.
 
         Shapes:
             Not applicable.
         """
-        super().train(mode)
+        super().train(False if getattr(self, "_frozen", False) else mode)
         self.backbone.eval()
         return self
 
     def freeze(self) -> "DAMSMImageEncoder":
-        """Freeze the projections too (no gradients), as GAN training uses the encoder.
+        """Freeze the projections too (no gradients, eval mode kept after ``.train()``), as GAN training uses it.
 
         Shapes:
             Not applicable.
         """
+        self._frozen = True
         self.requires_grad_(False)
         return self.train(False)
+
+    def unfreeze(self) -> "DAMSMImageEncoder":
+        """Make the projections trainable again (the backbone stays frozen).
+
+        Shapes:
+            Not applicable.
+        """
+        self._frozen = False
+        self.region_proj.requires_grad_(True)
+        self.code_proj.requires_grad_(True)
+        return self
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode images (see the class docstring).

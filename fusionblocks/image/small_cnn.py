@@ -95,13 +95,32 @@ class SmallImageEncoder(nn.Module):
         return self.region_proj(h), self.code_proj(h.mean(dim=(2, 3)))
 
     def freeze(self) -> "SmallImageEncoder":
-        """Freeze all parameters and switch to eval mode.
+        """Freeze all parameters and stay in eval mode (also after ``.train()``).
 
         Shapes:
             Not applicable.
         """
+        self._frozen = True
         self.requires_grad_(False)
         return self.train(False)
+
+    def unfreeze(self) -> "SmallImageEncoder":
+        """Undo :meth:`freeze`.
+
+        Shapes:
+            Not applicable.
+        """
+        self._frozen = False
+        self.requires_grad_(True)
+        return self
+
+    def train(self, mode: bool = True) -> "SmallImageEncoder":
+        """Like :meth:`torch.nn.Module.train`, except that a frozen encoder stays in eval mode.
+
+        Shapes:
+            Not applicable.
+        """
+        return super().train(False if getattr(self, "_frozen", False) else mode)
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, image_size={self.image_size}, region_size={self.region_size}"

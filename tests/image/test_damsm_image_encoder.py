@@ -148,6 +148,11 @@ def test_weights_and_backbone_weights_arguments(encoder, torchvision_inception, 
     ours, reference = built.state_dict(), encoder.state_dict()
     assert ours.keys() == reference.keys()
     assert all(torch.equal(ours[k], v) for k, v in reference.items() if not k.endswith("num_batches_tracked"))
+    built.freeze().train()
+    assert not built.training and not built.region_proj.training and not built.backbone.training
+    assert all(not p.requires_grad for p in built.parameters())
+    built.unfreeze().train()
+    assert built.region_proj.training and built.code_proj.weight.requires_grad and not built.backbone.training
     with pytest.raises(ValueError, match="weights: do not fit"):
         DAMSMImageEncoder(weights=projections)  # no backbone anywhere
 

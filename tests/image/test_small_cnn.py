@@ -33,8 +33,10 @@ def test_batch_independence_and_gradients() -> None:
 
 def test_freeze_and_registry() -> None:
     enc = create("image_encoder", "image.small_cnn", embed_dim=8, image_size=32, channels=(8, 8))
-    enc.freeze()
+    enc.freeze().train()
     assert all(not p.requires_grad for p in enc.parameters()) and not enc.training
+    enc.unfreeze().train()
+    assert all(p.requires_grad for p in enc.parameters()) and enc.training
 
 
 def test_bad_arguments() -> None:
