@@ -35,7 +35,7 @@ TARGETS = {  # (case prefix, variant, maximum ratio) from issue 8; CPU targets o
     "cpu": [
         ("train_iter_b4", "fusionblocks fp32", 0.85),
         ("train_iter_b4", "fusionblocks bf16", 0.5),
-        ("rprecision_", "fusionblocks (pooled)", 0.1),
+        ("rprecision_", "fusionblocks r_precision", 0.1),
         ("word_loss_b48", "fusionblocks fp32", 0.2),
     ],
     "cuda": [
@@ -53,8 +53,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batches", default=None, help="training batch sizes (default 4,16; --quick: 4)")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 5; --quick 3)")
     p.add_argument("--warmup", type=int, default=None, help="warm-up calls per variant (default 2; --quick 1)")
-    p.add_argument("--rprec-samples", type=int, default=1000, help="R-precision samples (default 1000)")
+    p.add_argument(
+        "--rprec-samples", type=int, default=None, help="R-precision samples (default 1000; --quick 200)"
+    )
     p.add_argument("--compile", action="store_true", help="add torch.compile variants (default on CUDA)")
+    p.add_argument("--no-compile", action="store_true", help="no torch.compile variants, even on CUDA")
+    p.add_argument(
+        "--train-variants",
+        default=None,
+        help="comma list of fusionblocks training variants among fp32, bf16, bf16+channels_last, "
+        "bf16+channels_last+compile (default: all but compile, plus compile with --compile / on CUDA)",
+    )
     p.add_argument("--no-flops", action="store_true", help="skip FLOP counting")
     p.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
@@ -114,12 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (3 if quick else 5)
     warmup = args.warmup or (1 if quick else 2)
     batches = [int(b) for b in (args.batches or ("4" if quick else "4,16")).split(",")]
+    rprec_samples = args.rprec_samples or (200 if quick else 1000)
     only = [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = sorted(set(only) - set(CASES))
     if unknown:
         print(f"error: --only: unknown cases {unknown}; choose among {CASES}", file=sys.stderr)
         return 2
-    use_compile = args.compile or device.type == "cuda"
+    use_compile = (args.compile or device.type == "cuda") and not args.no_compile
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 on both sides
@@ -143,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         train_variants = ["fp32", "bf16", "bf16+channels_last"]
         if use_compile:
             train_variants.append("bf16+channels_last+compile")
+        if args.train_variants:
+            train_variants = [v.strip() for v in args.train_variants.split(",") if v.strip()]
         for b in batches:
             builders.append(("train", lambda b=b: W.make_train(device, b, tuple(train_variants), log=log)))
     if "sampling" in only:
@@ -152,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if "wordloss" in only:
         builders.append(("wordloss", lambda: W.make_word_loss(device, 48, log=log)))
     if "rprecision" in only:
-        builders.append(("rprecision", lambda: W.make_rprecision(device, args.rprec_samples, log=log)))
+        builders.append(("rprecision", lambda: W.make_rprecision(device, rprec_samples, log=log)))
 
     sampler = RSSSampler()
     report: dict[str, Any] = {"machine": info, "matmul_flops_per_s": matmul, "quick": quick, "cases": []}
