@@ -2,75 +2,72 @@
 accuracy, plus :func:`evaluate` (sample from captions → every metric → JSON / Markdown report).
 
 Nothing here downloads weights: Inception and CLIP weights come from local files (random weights only when asked
-for, and then recorded). ``timm`` and ``open_clip`` are imported only when an extractor is built.
-See ``docs/evaluation.md`` for the protocol and how to compare with published numbers.
+for, and then recorded). ``timm`` and ``open_clip`` are imported only when an extractor is built, so importing this
+package is cheap. See ``docs/evaluation.md`` for the protocol and how to compare with published numbers.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .attribute_judge import ATTRIBUTES, AttributeAccuracy, AttributeJudge, MeasuredObject, size_thresholds
+from .clip_scorer import CLIPScorer, CLIPScoreResult, clip_score
+from .evaluate import METRICS, SampleFn, evaluate, parse_metrics
 from .feature_stats import FeatureStats, load_stats, save_stats
 from .frechet import fid_from_features, frechet_distance, trace_sqrt_product
+from .inception import RESIZE_FILTERS, InceptionFeatureExtractor, InceptionFeatures, load_inception_state_dict
 from .inception_score import ISResult, inception_score
 from .kid import KIDResult, kernel_inception_distance, mmd2_unbiased, polynomial_kernel
+from .r_precision import RPrecisionResult, r_precision, r_precision_from_encoders
+from .reference import compute_reference_stats
 from .report import EvalReport, format_markdown, write_json, write_markdown
-
-# name -> submodule, imported on first access (keeps `import fusionblocks.metrics` light, and lets
-# r_precision.py be owned and written separately)
-_LAZY: dict[str, str] = {
-    "InceptionFeatureExtractor": "inception",
-    "InceptionFeatures": "inception",
-    "load_inception_state_dict": "inception",
-    "RESIZE_FILTERS": "inception",
-    "compute_reference_stats": "reference",
-    "CLIPScorer": "clip_score",
-    "CLIPScoreResult": "clip_score",
-    "clip_score": "clip_score",
-    "r_precision": "r_precision",
-    "r_precision_from_encoders": "r_precision",
-    "RPrecisionResult": "r_precision",
-    "AttributeJudge": "attribute_judge",
-    "AttributeAccuracy": "attribute_judge",
-    "MeasuredObject": "attribute_judge",
-    "ShapeClassifier": "shape_classifier",
-    "train_shape_classifier": "shape_classifier",
-    "load_or_train_shape_classifier": "shape_classifier",
-    "evaluate": "evaluate",
-    "parse_metrics": "evaluate",
-    "METRICS": "evaluate",
-}
+from .shape_classifier import (
+    ShapeClassifier,
+    ShapeClassifierReport,
+    load_or_train_shape_classifier,
+    train_shape_classifier,
+)
+from .shapes_segmentation import SegmentedObjects, segment_objects
 
 __all__ = [
+    "ATTRIBUTES",
+    "AttributeAccuracy",
+    "AttributeJudge",
+    "CLIPScoreResult",
+    "CLIPScorer",
     "EvalReport",
     "FeatureStats",
     "ISResult",
+    "InceptionFeatureExtractor",
+    "InceptionFeatures",
     "KIDResult",
+    "METRICS",
+    "MeasuredObject",
+    "RESIZE_FILTERS",
+    "RPrecisionResult",
+    "SampleFn",
+    "SegmentedObjects",
+    "ShapeClassifier",
+    "ShapeClassifierReport",
+    "clip_score",
+    "compute_reference_stats",
+    "evaluate",
     "fid_from_features",
     "format_markdown",
     "frechet_distance",
     "inception_score",
     "kernel_inception_distance",
+    "load_inception_state_dict",
+    "load_or_train_shape_classifier",
     "load_stats",
     "mmd2_unbiased",
+    "parse_metrics",
     "polynomial_kernel",
+    "r_precision",
+    "r_precision_from_encoders",
     "save_stats",
+    "segment_objects",
+    "size_thresholds",
+    "train_shape_classifier",
     "trace_sqrt_product",
     "write_json",
     "write_markdown",
-    *_LAZY,
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fusionblocks.metrics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))

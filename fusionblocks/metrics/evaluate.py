@@ -215,7 +215,7 @@ def evaluate(
     scorer = None
     if {"clip", "rprec_clip"} & set(names):
         if clip_scorer is None:
-            from .clip_score import CLIPScorer
+            from .clip_scorer import CLIPScorer
 
             clip_scorer = CLIPScorer(clip_model, clip_weights, allow_random_weights=allow_random_weights, device=device)
         scorer = clip_scorer
