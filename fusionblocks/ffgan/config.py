@@ -35,7 +35,11 @@ __all__ = [
 
 
 class ConfigError(ValueError):
-    """A configuration key or value is invalid; the message names the dotted key."""
+    """A configuration key or value is invalid; the message names the dotted key.
+
+    Shapes:
+        Not applicable.
+    """
 
 
 @dataclass

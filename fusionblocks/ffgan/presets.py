@@ -68,7 +68,11 @@ def preset_config(name: str) -> FFGANConfig:
 
 @register_preset("cub256", paper="arXiv 2302.08706 (FF-GAN), bird_DMGAN.yml")
 def cub256() -> FFGANConfig:
-    """Official FF-GAN on CUB-200 (``bird_DMGAN.yml``)."""
+    """Official FF-GAN on CUB-200 (``bird_DMGAN.yml``).
+
+    Shapes:
+        Not applicable.
+    """
     return FFGANConfig(
         name="cub256",
         model=ModelConfig(mask_padding=False, ca_sample_in_eval=True, res_blocks=2),
@@ -81,7 +85,11 @@ def cub256() -> FFGANConfig:
 
 @register_preset("coco256", paper="arXiv 2302.08706 (FF-GAN), coco_DMGAN.yml")
 def coco256() -> FFGANConfig:
-    """Official FF-GAN on COCO-2014 (``coco_DMGAN.yml``)."""
+    """Official FF-GAN on COCO-2014 (``coco_DMGAN.yml``).
+
+    Shapes:
+        Not applicable.
+    """
     return FFGANConfig(
         name="coco256",
         model=ModelConfig(mask_padding=False, ca_sample_in_eval=True, res_blocks=3),
@@ -94,7 +102,11 @@ def coco256() -> FFGANConfig:
 
 @register_preset("tiny64", paper="fusionblocks CPU demo")
 def tiny64() -> FFGANConfig:
-    """FF-GAN small enough to train on two CPU cores: CaptionedShapes, 32²→64², masked word attention."""
+    """FF-GAN small enough to train on two CPU cores: CaptionedShapes, 32²→64², masked word attention.
+
+    Shapes:
+        Not applicable.
+    """
     return FFGANConfig(
         name="tiny64",
         model=ModelConfig(
@@ -115,7 +127,11 @@ def tiny64() -> FFGANConfig:
 
 @register_preset("attngan", paper="AttnGAN, arXiv 1711.10485 (bird_attn2.yml sizes)")
 def attngan() -> FFGANConfig:
-    """AttnGAN-style generator (masked word attention, ``[h ; context]``) with FF-GAN's SN discriminators."""
+    """AttnGAN-style generator (masked word attention, ``[h ; context]``) with FF-GAN's SN discriminators.
+
+    Shapes:
+        Not applicable.
+    """
     return FFGANConfig(
         name="attngan",
         model=ModelConfig(
@@ -129,7 +145,11 @@ def attngan() -> FFGANConfig:
 
 @register_preset("ffgan_clip", paper="arXiv 2302.08706 (FF-GAN) + CLIP")
 def ffgan_clip() -> FFGANConfig:
-    """FF-GAN with an open_clip text encoder (ViT-B-32); fusion and DAMSM widths follow the encoder."""
+    """FF-GAN with an open_clip text encoder (ViT-B-32); fusion and DAMSM widths follow the encoder.
+
+    Shapes:
+        Not applicable.
+    """
     return FFGANConfig(
         name="ffgan_clip",
         model=ModelConfig(mask_padding=True),
@@ -149,7 +169,11 @@ def _dfgan_train() -> TrainConfig:
 
 @register_preset("dfgan", paper="DF-GAN (CVPR 2022)")
 def dfgan() -> FFGANConfig:
-    """DF-GAN 2022 (``NetG``/``NetD``+``NetC``, nf 32, 256²), hinge + MA-GP, DAMSM sentence only."""
+    """DF-GAN 2022 (``NetG``/``NetD``+``NetC``, nf 32, 256²), hinge + MA-GP, DAMSM sentence only.
+
+    Shapes:
+        Not applicable.
+    """
     return FFGANConfig(
         name="dfgan",
         model=ModelConfig(arch="dfgan", image_size=256, num_stages=1, ngf=32, ndf=32, init="default"),
@@ -162,7 +186,11 @@ def dfgan() -> FFGANConfig:
 
 @register_preset("dfgan_ffblock", paper="DF-GAN + FF-GAN FF-Block")
 def dfgan_ffblock() -> FFGANConfig:
-    """DF-GAN's single-stage generator with FF-Blocks (masked word attention) after its 64² and 128² blocks."""
+    """DF-GAN's single-stage generator with FF-Blocks (masked word attention) after its 64² and 128² blocks.
+
+    Shapes:
+        Not applicable.
+    """
     config = dfgan()
     config.name = "dfgan_ffblock"
     config.model.ffblock_resolutions = [64, 128]

@@ -102,7 +102,6 @@ def test_full_size_official_presets_build_with_the_official_counts() -> None:
         assert gan.generator.ca.sample_in_eval is True
 
 
-@pytest.mark.slow
 def test_cub256_builds_with_its_inception_image_encoder() -> None:
     gan = build_ffgan("cub256", model={"init": "default"})
     assert isinstance(gan.image_encoder, DAMSMImageEncoder)
