@@ -50,7 +50,10 @@ class MeasuredObject:
     """One object as measured from the pixels.
 
     Attributes:
-        shape, color, size, position: Measured attribute values (names as in ``fusionblocks.data``).
+        shape: Measured shape (one of ``SHAPES``).
+        color: Measured colour name (one of ``COLORS``).
+        size: ``"small"`` or ``"large"``.
+        position: Region of the centroid (one of ``POSITIONS``).
         centroid: ``(x, y)`` in fractions of the image.
         area: Fraction of the image.
     """

@@ -149,15 +149,18 @@ def evaluate(
         resize_filter: Resize filter to 299² for a built extractor.
         clip_scorer: A ready :class:`fusionblocks.metrics.CLIPScorer`; otherwise built from ``clip_model`` /
             ``clip_weights``.
-        clip_model, clip_weights: open_clip architecture and local checkpoint.
-        text_encoder, image_encoder: Encoders for ``rprec`` (``TextFeatures``-returning text encoder and
-            ``(regions, codes)``-returning image encoder).
+        clip_model: open_clip architecture for a built scorer.
+        clip_weights: Local open_clip checkpoint for a built scorer.
+        text_encoder: Text encoder for ``rprec`` (returns ``TextFeatures``; its ``sentence`` is used).
+        image_encoder: Image encoder for ``rprec`` (returns ``(regions, codes)``; the codes are used).
         caption_class_ids: Class of each caption (mismatches for R-precision come from other classes).
-        rprec_candidates, rprec_folds: R-precision protocol (100 candidates, 10 folds; clipped to what the caption
-            pool allows, and recorded).
+        rprec_candidates: Candidates per image (100; clipped to what the caption pool allows, and recorded).
+        rprec_folds: R-precision folds (10; clipped to N).
         attribute_judge: A ready :class:`fusionblocks.metrics.AttributeJudge`.
         shape_classifier_path: Cache file of the judge's shape classifier (trained in seconds when absent).
-        is_splits, kid_subsets, kid_subset_size: IS / KID protocol (clipped to N and recorded).
+        is_splits: IS splits (10; clipped to N).
+        kid_subsets: KID subsets (100).
+        kid_subset_size: KID subset size (1000; clipped to N).
         seed: When not None, ``torch.manual_seed(seed)`` before sampling, and the seed of KID subsets and
             R-precision draws.
         device: Device of the feature extractors.

@@ -40,8 +40,10 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
     """Fréchet distance ``‖μ1−μ2‖² + tr(Σ1) + tr(Σ2) − 2 tr(sqrt(Σ1 Σ2))`` between two Gaussians, in float64.
 
     Args:
-        mu1, mu2: Means.
-        sigma1, sigma2: Covariances (symmetric positive semi-definite).
+        mu1: Mean of the first Gaussian.
+        sigma1: Covariance of the first Gaussian (symmetric positive semi-definite).
+        mu2: Mean of the second Gaussian.
+        sigma2: Covariance of the second Gaussian.
 
     Returns:
         The distance as a float (clipped at 0 against round-off).

@@ -74,11 +74,13 @@ def kernel_inception_distance(
     smaller set's size) and computes :func:`mmd2_unbiased`; the mean and std over rounds are returned.
 
     Args:
-        features1, features2: Feature sets (e.g. Inception pool features).
+        features1: First feature set (e.g. Inception pool features of generated images).
+        features2: Second feature set (e.g. of real images).
         num_subsets: Rounds (≥ 1).
         subset_size: Rows per round from each set (≥ 2), clipped to ``min(N1, N2)``.
         seed: Seed of the subset sampler (numpy ``default_rng``).
-        degree, coef0: Polynomial kernel ``(x·y/d + coef0) ** degree``.
+        degree: Polynomial kernel degree in ``(x·y/d + coef0) ** degree``.
+        coef0: Polynomial kernel offset.
 
     Shapes:
         - features1: ``(N1, D)``; features2: ``(N2, D)``.
