@@ -141,3 +141,36 @@ def test_seeded_sampling_is_reproducible(attribute_judge):
     second = evaluate(noisy, captions, metrics="attributes", num_samples=6, batch_size=4, attribute_judge=attribute_judge, seed=3)
     assert first.to_dict()["metrics"] == second.to_dict()["metrics"]  # (NaN-free form)
     assert first.metrics["attributes"]["num_images"] == 6
+
+
+def test_captionedshapes_and_dict_datasets_as_caption_sources(attribute_judge, real_shapes):
+    from fusionblocks.data import CaptionedShapes
+
+    ds = CaptionedShapes(size=6, resolution=32, split="val", seed=2, max_objects=1, captions_per_image=1)
+    texts, image_index, class_ids = ds.caption_bank()
+    lookup = {c: ds.render(int(i)) for c, i in zip(texts, image_index)}
+
+    def perfect(batch):
+        return torch.stack([lookup[c] for c in batch])
+
+    text_encoder, image_encoder = _HashTextEncoder(), _ColourImageEncoder()
+    report = evaluate(perfect, ds, metrics="attributes,rprec", batch_size=4, attribute_judge=attribute_judge,
+                      text_encoder=text_encoder, image_encoder=image_encoder)
+    assert report.settings["num_samples"] == 6 and report.settings["num_captions"] == 6
+    assert report.metrics["attributes"]["all_correct"] >= 5 / 6
+    assert report.metrics["rprec"]["class_aware"] is True
+    # the largest class leaves 6 - count captions of other classes: candidates = that + 1 (clipped and warned)
+    expected = 6 - int(torch.bincount(class_ids).max()) + 1
+    assert report.metrics["rprec"]["num_candidates"] == max(2, expected)
+    # a dataset of dict items works too (class ids taken from "class_id")
+    items = [{"caption": t, "class_id": int(c)} for t, c in zip(texts, class_ids)]
+
+    class Items:
+        def __len__(self):
+            return len(items)
+
+        def __getitem__(self, i):
+            return items[i]
+
+    again = evaluate(perfect, Items(), metrics="attributes", attribute_judge=attribute_judge)
+    assert again.metrics["attributes"]["all_correct"] == report.metrics["attributes"]["all_correct"]
