@@ -25,38 +25,54 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--config", help="YAML config file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.batch_size=8 (repeatable)")
-    p.add_argument("--steps", type=int, help="total training steps (default: train.steps, or train.epochs)")
+    p.add_argument("--steps", type=int, help="total training steps (= --set train.steps=N; default: the config's "
+                   "train.steps, or train.epochs)")
     p.add_argument("--out", help="run folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    p.add_argument("--data", help="dataset folder (overrides data.root)")
-    p.add_argument("--batch-size", type=int, help="per-process batch size (overrides train.batch_size)")
-    p.add_argument("--seed", type=int, help="run seed (overrides train.seed)")
-    p.add_argument("--num-workers", type=int, help="DataLoader workers (overrides data.num_workers)")
-    p.add_argument("--log-every", type=int)
-    p.add_argument("--sample-every", type=int)
-    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--data", help="dataset folder (= --set data.root=DIR)")
+    p.add_argument("--batch-size", type=int, help="per-process batch size (= --set train.batch_size=N)")
+    p.add_argument("--seed", type=int, help="run seed (= --set train.seed=N)")
+    p.add_argument("--num-workers", type=int, help="DataLoader workers (= --set data.num_workers=N)")
+    p.add_argument("--log-every", type=int, help="= --set train.log_every=N")
+    p.add_argument("--sample-every", type=int, help="= --set train.sample_every=N (0: only at the end)")
+    p.add_argument("--checkpoint-every", type=int, help="= --set train.checkpoint_every=N (0: only at the end)")
     p.add_argument("--keep", type=int, default=2, help="checkpoints to keep (default 2)")
     p.add_argument("--compile", action="store_true", help="torch.compile the generator and discriminators")
     p.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_device_args(p)
     p.set_defaults(precision=None, command="train")
+    p.epilog = ("Flags such as --steps/--batch-size/--precision are stored in the run's config, so `--out DIR "
+                "--resume` alone continues the same run.")
 
 
-def _precision(args: argparse.Namespace, config) -> str:
+def _flag_overrides(args: argparse.Namespace) -> dict:
+    """Command-line shorthands become config overrides, so the saved config reproduces the run on --resume."""
+    out: dict = {}
+    for flag, key in (("steps", "train.steps"), ("batch_size", "train.batch_size"), ("seed", "train.seed"),
+                      ("log_every", "train.log_every"), ("sample_every", "train.sample_every"),
+                      ("checkpoint_every", "train.checkpoint_every"), ("num_workers", "data.num_workers"),
+                      ("data", "data.root")):
+        value = getattr(args, flag)
+        if value is not None:
+            out[key] = value
     if args.precision:
-        return args.precision
+        out["train.amp"] = {"bf16": "bf16", "fp32": "none"}.get(args.precision, args.precision)
+    return out
+
+
+def _precision(config, device) -> str:
+    from ..train.device import resolve_precision
+
     amp = config.train.amp
     if amp in ("none", "fp32"):
         return "fp32"
-    if amp == "bf16":
-        return "bf16"
-    raise ValueError(f"train.amp: {amp!r} is not supported by the trainer; use 'bf16' or 'none'")
+    if amp in ("bf16", "auto"):
+        return resolve_precision(amp, device)
+    raise ValueError(f"train.amp: {amp!r} is not supported by the trainer; use 'bf16', 'auto' or 'none'")
 
 
-def _steps(args: argparse.Namespace, config, dataset_len: int, batch: int, world: int) -> int:
-    if args.steps is not None:
-        return args.steps
+def _steps(config, dataset_len: int, batch: int, world: int) -> int:
     if config.train.steps:
         return int(config.train.steps)
     if config.train.epochs:
@@ -72,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     from ..train.datasets import build_dataset
     from ..train.trainer import NonFiniteLossError, Trainer, TrainerConfig
 
-    overrides = parse_overrides(args.overrides)
+    from ..train.device import select_device
+
+    overrides = {**parse_overrides(args.overrides), **_flag_overrides(args)}
     spec = args.preset or args.config
     out = Path(args.out) if args.out else None
     if spec is None:
@@ -83,20 +101,20 @@ def run(args: argparse.Namespace) -> int:
     out = out or Path("runs") / config.name
     world = int(os.environ.get("WORLD_SIZE", "1"))
     gan = build_ffgan(config)
-    dataset = build_dataset(config, root=args.data, seed=config.train.seed if args.seed is None else args.seed)
-    batch = args.batch_size or config.train.batch_size
+    dataset = build_dataset(config, seed=config.train.seed)
+    batch = config.train.batch_size
     tcfg = TrainerConfig(
-        steps=_steps(args, config, len(dataset), batch, world),
+        steps=_steps(config, len(dataset), batch, world),
         batch_size=batch,
-        seed=config.train.seed if args.seed is None else args.seed,
+        seed=config.train.seed,
         device=args.device,
-        precision=_precision(args, config),
+        precision=_precision(config, select_device(args.device)),
         channels_last=args.channels_last,
         compile=args.compile,
-        num_workers=config.data.num_workers if args.num_workers is None else args.num_workers,
-        log_every=args.log_every or config.train.log_every,
-        sample_every=config.train.sample_every if args.sample_every is None else args.sample_every,
-        checkpoint_every=config.train.checkpoint_every if args.checkpoint_every is None else args.checkpoint_every,
+        num_workers=config.data.num_workers,
+        log_every=config.train.log_every,
+        sample_every=config.train.sample_every,
+        checkpoint_every=config.train.checkpoint_every,
         keep_checkpoints=args.keep,
         progress=not args.no_progress,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -367,12 +368,18 @@ class Trainer:
         state = ck.state
         self.step = int(state.get("step", ck.step))
         saved_world = int(state.get("world_size", 1))
+        saved_batch = int(state.get("trainer", {}).get("batch_size", self.cfg.batch_size))
         rngs = state.get("rng") or []
-        if saved_world == self.dist.world_size and len(rngs) == self.dist.world_size:
+        if saved_world == self.dist.world_size and len(rngs) == self.dist.world_size and saved_batch == self.cfg.batch_size:
             restore_rng_state(rngs[self.dist.rank])
             self.epoch = int(state.get("epoch", 0))
             self.batch_in_epoch = int(state.get("batch_in_epoch", 0))
-        else:  # another world size: the data order cannot continue exactly; start a fresh epoch order
+        else:  # another world or batch size: the data order cannot continue exactly; start a fresh epoch order
+            warnings.warn(
+                f"resuming with world size {self.dist.world_size} / batch size {self.cfg.batch_size} instead of "
+                f"{saved_world} / {saved_batch}: the data order restarts with a new epoch (not bit-exact)",
+                stacklevel=2,
+            )
             seed_everything(self.cfg.seed + self.dist.rank + self.step)
             self.epoch = int(state.get("epoch", 0)) + 1
             self.batch_in_epoch = 0
