@@ -257,8 +257,8 @@ def evaluate(
             images = images.clamp(-1.0, 1.0)
             if extractor is not None:
                 out = extractor(images.to(device))
-                pools.append(out.pool.double().cpu())
-                logits.append(out.logits.double().cpu())
+                pools.append(out.pool.float().cpu())  # float32 storage; statistics are computed in float64
+                logits.append(out.logits.float().cpu())
             if scorer is not None:
                 embeddings = scorer.encode_images(images.to(device)).cpu()
                 if "clip" in names:

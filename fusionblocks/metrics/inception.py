@@ -138,12 +138,14 @@ def _reinit_random(model: nn.Module, seed: int) -> None:
 
 
 def _fingerprint(state: Mapping[str, torch.Tensor]) -> str:
+    """First 12 hex digits of a SHA-256 over the names and bytes of every weight (BatchNorm counters excluded)."""
     digest = hashlib.sha256()
     for key in sorted(state):
         value = state[key]
+        if key.endswith("num_batches_tracked") or not isinstance(value, torch.Tensor):
+            continue
         digest.update(key.encode())
-        if isinstance(value, torch.Tensor):
-            digest.update(value.detach().to("cpu").contiguous().view(-1).to(torch.float64).sum().numpy().tobytes())
+        digest.update(value.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
     return digest.hexdigest()[:12]
 
 
