@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fusionblocks.metrics import inception_score
 
@@ -43,3 +45,13 @@ def test_errors_name_the_argument():
         inception_score(np.full((4, 3), 0.5), splits=2, from_logits=False)
     with pytest.raises(ValueError, match="values"):
         inception_score(np.zeros(3))
+
+
+@given(st.integers(0, 10_000), st.integers(2, 12), st.integers(1, 4))
+def test_score_lies_between_one_and_the_number_of_classes(seed, classes, splits):
+    logits = np.random.default_rng(seed).standard_normal((4 * splits, classes)) * 3
+    result = inception_score(logits, splits=splits)
+    assert 1.0 - 1e-9 <= result.mean <= classes + 1e-9
+    # permuting the classes changes nothing
+    permuted = inception_score(logits[:, ::-1], splits=splits)
+    assert permuted.mean == pytest.approx(result.mean, rel=1e-12)
