@@ -105,15 +105,15 @@ def test_end_to_end_report_json_and_markdown(
 
 def test_reference_stats_from_npz_and_settings_mismatch_warning(shapes_sampler, random_inception, tmp_path):
     sample_fn, captions, small = shapes_sampler
-    stats = compute_reference_stats(small[:4], random_inception, batch_size=4)
+    stats = compute_reference_stats(small[:2], random_inception, batch_size=4)
     path = tmp_path / "ref.npz"
     save_stats(path, FeatureStats(stats.mu, stats.sigma, {**stats.meta, "resize_filter": "bicubic"}))
     assert load_stats(path).features is None
-    report = evaluate(sample_fn, captions[:4], metrics=["fid"], num_samples=4, reference=path, inception=random_inception)
+    report = evaluate(sample_fn, captions[:2], metrics=["fid"], num_samples=2, reference=path, inception=random_inception)
     assert report.metrics["fid"]["value"] == pytest.approx(0.0, abs=1e-5)
     assert any("resize_filter" in w for w in report.warnings)
     with pytest.raises(ValueError, match="KID needs reference features"):
-        evaluate(sample_fn, captions[:4], metrics="kid", num_samples=4, reference=path, inception=random_inception)
+        evaluate(sample_fn, captions[:2], metrics="kid", num_samples=2, reference=path, inception=random_inception)
 
 
 def test_bad_arguments_name_themselves(shapes_sampler, random_inception):

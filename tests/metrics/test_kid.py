@@ -49,7 +49,7 @@ def test_subset_size_is_clipped_and_seeded():
         kernel_inception_distance(x, y, subset_size=1)
 
 
-def test_mmd2_is_symmetric_and_shift_invariant_in_the_pair():
+def test_mmd2_is_symmetric_and_order_invariant():
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((9, 6)), rng.standard_normal((11, 6)) * 1.3
     assert mmd2_unbiased(x, y) == pytest.approx(mmd2_unbiased(y, x), rel=1e-12)
