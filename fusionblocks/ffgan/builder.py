@@ -244,7 +244,7 @@ def _build_text_encoder(config: FFGANConfig, vocabulary: Any) -> nn.Module:
     elif tc.encoder == "text.clip":
         encoder = create(
             "text_encoder", tc.encoder, model_name=tc.clip_model, pretrained=tc.weights, word_dim=tc.word_dim,
-            **tc.kwargs,
+            **{"context_length": min(tc.max_words, 77) if tc.max_words else None, **tc.kwargs},
         )
     else:
         encoder = create("text_encoder", tc.encoder, **tc.kwargs)

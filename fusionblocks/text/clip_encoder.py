@@ -195,8 +195,8 @@ class CLIPTextEncoder(TextEncoder):
         end token).
 
         Shapes:
-            ``B`` strings or ``(B, L)`` long → words ``(B, L, word_dim)``, sentence ``(B, sentence_dim)``,
-            mask ``(B, L)`` bool.
+            ``B`` strings or ``(B, L)`` long → words ``(B, T, word_dim)``, sentence ``(B, sentence_dim)``,
+            mask ``(B, T)`` bool, with ``T`` the longest caption of the batch (start through end token) ≤ ``L``.
         """
         device = next(self.model.parameters()).device
         if isinstance(captions, torch.Tensor):
@@ -229,11 +229,15 @@ class CLIPTextEncoder(TextEncoder):
         words = captured[-1]
         if words.ndim != 3 or words.shape[:2] != model_ids.shape:  # sequence-first towers
             words = words.transpose(0, 1)
-        words = words[:, :steps]
+        mask = self._token_mask(ids)
+        # Like the DAMSM encoder, T is the longest caption of the batch: positions after every caption's end
+        # token are padding, and carrying them would only make every word attention downstream slower.
+        steps = int(mask.sum(dim=1).max())
+        words, mask = words[:, :steps], mask[:, :steps]
         words = words.float() if words.dtype == torch.float16 and device.type == "cpu" else words
         if self.word_proj is not None:
             words = self.word_proj(words.to(self.word_proj.weight.dtype))
-        return TextFeatures(words=words, sentence=sentence, mask=self._token_mask(ids))
+        return TextFeatures(words=words, sentence=sentence, mask=mask)
 
     def extra_repr(self) -> str:
         return (

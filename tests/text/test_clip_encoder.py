@@ -44,11 +44,14 @@ def test_shapes_dims_and_mask(encoder: CLIPTextEncoder) -> None:
     assert isinstance(encoder, TextEncoder)
     assert encoder.word_dim == 512 and encoder.sentence_dim == 512  # from the model: width 512, embed_dim 512
     out = encoder(CAPTIONS)
-    assert out.words.shape == (2, 24, 512) and out.sentence.shape == (2, 512) and out.mask.shape == (2, 24)
     n_tokens = [len(encoder.tokenizer.encode(c)) + 2 for c in CAPTIONS]  # + start and end tokens
+    longest = max(n_tokens)  # T is trimmed to the longest caption of the batch (context length 24)
+    assert longest < 24
+    assert out.words.shape == (2, longest, 512) and out.sentence.shape == (2, 512)
+    assert out.mask.shape == (2, longest)
     assert out.mask.sum(1).tolist() == n_tokens
     assert out.mask[:, 0].all()  # start token
-    assert torch.equal(out.mask, torch.arange(24)[None] < torch.tensor(n_tokens)[:, None])
+    assert torch.equal(out.mask, torch.arange(longest)[None] < torch.tensor(n_tokens)[:, None])
 
 
 def test_matches_open_clip(encoder: CLIPTextEncoder) -> None:
@@ -57,7 +60,8 @@ def test_matches_open_clip(encoder: CLIPTextEncoder) -> None:
     out = encoder(ids)
     with torch.no_grad():
         ref_words, ref_sentence = _reference(encoder.model, ids)
-    torch.testing.assert_close(out.words, ref_words, atol=1e-5, rtol=0)
+    assert out.words.shape[1] == out.mask.sum(1).max()  # trimmed after the longest caption's end token
+    torch.testing.assert_close(out.words, ref_words[:, : out.words.shape[1]], atol=1e-5, rtol=0)
     torch.testing.assert_close(out.sentence, ref_sentence, atol=1e-5, rtol=0)
     # the sentence is the ln_final feature at the end token, projected (CLIP's argmax pooling)
     eot = out.mask.sum(1) - 1
@@ -70,8 +74,9 @@ def test_short_context_equals_full_context(encoder: CLIPTextEncoder) -> None:
     full.__dict__.update(encoder.__dict__)
     full.context_length = 77
     short_out, full_out = encoder(CAPTIONS), full(CAPTIONS)
-    assert full_out.words.shape[1] == 77
-    torch.testing.assert_close(short_out.words, full_out.words[:, :24], atol=1e-5, rtol=0)
+    assert full_out.words.shape == short_out.words.shape  # both trimmed to the longest caption
+    assert torch.equal(full_out.mask, short_out.mask)
+    torch.testing.assert_close(short_out.words, full_out.words, atol=1e-5, rtol=0)
     torch.testing.assert_close(short_out.sentence, full_out.sentence, atol=1e-5, rtol=0)
 
 
@@ -88,7 +93,7 @@ def test_word_projection_is_trainable(reuse_model) -> None:
     enc = CLIPTextEncoder("ViT-B-32", word_dim=64, context_length=16)
     assert enc.word_dim == 64 and enc.sentence_dim == 512
     out = enc(CAPTIONS)
-    assert out.words.shape == (2, 16, 64)
+    assert out.words.shape == (2, int(out.mask.sum(1).max()), 64)
     out.words.sum().backward()
     assert enc.word_proj.weight.grad is not None
     assert all(p.grad is None for p in enc.model.parameters())
