@@ -89,6 +89,8 @@ class TrainerConfig:
         progress: Show a tqdm progress bar (rank 0).
         tensorboard: ``None``: log to TensorBoard when installed; ``True``: require; ``False``: never.
         find_unused_parameters: Passed to DDP (for models with parameters that some steps leave unused).
+        max_seconds: Wall-time budget of one :meth:`Trainer.fit` call: when a step ends past it, training stops
+            there as if ``steps`` had been reached (final samples and checkpoint written). ``None``: no budget.
     """
 
     steps: int = 1000
@@ -108,6 +110,7 @@ class TrainerConfig:
     progress: bool = True
     tensorboard: bool | None = None
     find_unused_parameters: bool = False
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "keep_checkpoints", "num_samples"):
@@ -268,6 +271,7 @@ class Trainer:
         self.epoch = 0
         self.batch_in_epoch = 0
         self.last_checkpoint: Path | None = None
+        self.stopped_early = False
         self.scale_sizes = self._output_sizes()
 
     # ------------------------------------------------------------------------------------------------------------
@@ -477,6 +481,9 @@ class Trainer:
                 names = list(losses)
                 window.append(values)
                 done = self.step == self.cfg.steps
+                if self.cfg.max_seconds is not None and time.perf_counter() - t_start > self.cfg.max_seconds:
+                    done = True
+                    self.stopped_early = self.step < self.cfg.steps
                 if bar is not None:
                     bar.update(1)
                     elapsed = max(time.perf_counter() - t_start, 1e-9)
@@ -496,6 +503,8 @@ class Trainer:
                     grids += self.write_samples()
                 if done or (self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0):
                     self.save()
+                if done:
+                    break
         finally:
             if bar is not None:
                 bar.close()
