@@ -288,7 +288,12 @@ def r_precision_from_encoders(
         image_encoder: ``image_encoder(images) -> (regions, codes)``; the codes are used.
         true_caption_index: Caption of each image; default ``arange(N)`` (requires ``M == N``).
         caption_lengths: Lengths of the token-id captions.
-        image_class_ids, caption_class_ids, num_candidates, folds, generator, replacement: see :func:`r_precision`.
+        image_class_ids: See :func:`r_precision`.
+        caption_class_ids: See :func:`r_precision`.
+        num_candidates: See :func:`r_precision`.
+        folds: See :func:`r_precision`.
+        generator: See :func:`r_precision`.
+        replacement: See :func:`r_precision`.
         batch_size: Images / captions encoded per call.
 
     Returns:
