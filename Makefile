@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fusionblocks-installed
 export HF_HUB_OFFLINE ?= 1
 export FUSIONBLOCKS_DISABLE_PLUGINS ?=
+export NO_MKDOCS_2_WARNING ?= 1
 
 .PHONY: install demo test docs bench clean
 
