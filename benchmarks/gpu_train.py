@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     # the data loader on its own: can it keep the GPU fed?
     from torch.utils.data import DataLoader
 
-    from fusionblocks.data.collate import collate_items
+    from fusionblocks.train.batches import collate_items
 
     loader = DataLoader(
         dataset, batch_size=args.batch_size, shuffle=True, num_workers=args.workers, collate_fn=collate_items,

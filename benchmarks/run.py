@@ -54,15 +54,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 5; --quick 3)")
     p.add_argument("--warmup", type=int, default=None, help="warm-up calls per variant (default 2; --quick 1)")
     p.add_argument(
-        "--rprec-samples", type=int, default=None, help="R-precision samples (default 1000; --quick 200)"
+        "--rprec-samples", type=int, default=None, help="R-precision samples (default 1000; --quick 100)"
     )
     p.add_argument("--compile", action="store_true", help="add torch.compile variants (default on CUDA)")
     p.add_argument("--no-compile", action="store_true", help="no torch.compile variants, even on CUDA")
     p.add_argument(
         "--train-variants",
         default=None,
-        help="comma list of fusionblocks training variants among fp32, bf16, bf16+channels_last, "
-        "bf16+channels_last+compile (default: all but compile, plus compile with --compile / on CUDA)",
+        help="comma list of fusionblocks training variants: a precision (fp32 or bf16) joined with '+' to any of "
+        "fused_adam, channels_last, compile (default: a set of them; compile with --compile / on CUDA)",
     )
     p.add_argument("--no-flops", action="store_true", help="skip FLOP counting")
     p.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (3 if quick else 5)
     warmup = args.warmup or (1 if quick else 2)
     batches = [int(b) for b in (args.batches or ("4" if quick else "4,16")).split(",")]
-    rprec_samples = args.rprec_samples or (200 if quick else 1000)
+    rprec_samples = args.rprec_samples or (100 if quick else 1000)
     only = [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = sorted(set(only) - set(CASES))
     if unknown:
@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
     builders: list[tuple[str, Any]] = []
     if "train" in only:
-        train_variants = ["fp32", "bf16", "bf16+channels_last"]
+        train_variants = ["fp32", "fp32+fused_adam", "fp32+channels_last", "bf16", "bf16+fused_adam"]
+        if not quick:
+            train_variants += ["bf16+channels_last", "bf16+fused_adam+channels_last"]
         if use_compile:
             train_variants.append("bf16+channels_last+compile")
         if args.train_variants:
@@ -190,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": time.perf_counter() - t0,
             }
             report["cases"].append(entry)
+            if args.json:  # written after every case, so that a run cut short keeps what it measured
+                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.json).write_text(json.dumps(report, indent=2, default=str))
             table = fmt_table(case, results, matmul)
             tables.append(table)
             log(table)

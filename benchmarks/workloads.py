@@ -128,7 +128,7 @@ class LibraryTrainer:
 def make_train(
     device: torch.device,
     batch: int,
-    variants: tuple[str, ...] = ("fp32", "bf16", "bf16+channels_last"),
+    variants: tuple[str, ...] = ("fp32", "fp32+channels_last", "bf16", "bf16+channels_last"),
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> Case:
@@ -159,7 +159,8 @@ def make_train(
         gan = base if i == 0 else copy.deepcopy(base)
         bf16 = "bf16" in name
         cl = "channels_last" in name
-        trainer = LibraryTrainer(gan, device, bf16=bf16, channels_last=cl, compile="compile" in name)
+        fused = True if ("fused_adam" in name or device.type == "cuda") else None
+        trainer = LibraryTrainer(gan, device, bf16=bf16, channels_last=cl, compile="compile" in name, fused=fused)
         images = [x.contiguous(memory_format=torch.channels_last) for x in imgs] if cl else imgs
         tb = TrainBatch(images=images, captions=None, tokens=tokens, lengths=lens, class_ids=class_t)
         out[f"fusionblocks {name}"] = (lambda t=trainer, b=tb: t.step(b))
@@ -272,6 +273,7 @@ def make_ffblock(
             "reference fp32": ref_fn,
             "fusionblocks fp32 (+attention map)": lib_fn(lib, x, False, True),
             "fusionblocks fp32 SDPA": lib_fn(lib, x, False, False),
+            "fusionblocks bf16 (+attention map)": lib_fn(lib, x, True, True),
             "fusionblocks bf16 SDPA": lib_fn(lib, x, True, False),
             "fusionblocks bf16 SDPA+channels_last": lib_fn(lib_cl, x_cl, True, False),
         },
