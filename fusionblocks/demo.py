@@ -64,6 +64,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="extra tiny64 config overrides")
+    p.add_argument("--threads", default="auto",
+                   help="torch intra-op threads: a number, or auto (all cores, but 1 when the machine is already busy: "
+                        "on an oversubscribed CPU each multi-threaded op waits for its threads, ~5-8x slower)")
     p.add_argument("--no-judge", action="store_true", help="skip the attribute judge")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -77,8 +80,8 @@ def _pretrain_damsm(gan: Any, dataset: Any, args: argparse.Namespace, out: Path)
     from .train.damsm_pretrain import pretrain_damsm
 
     text, image = gan.text_encoder, gan.image_encoder
-    text.requires_grad_(True)
-    image.requires_grad_(True)
+    for module in (text, image):  # the builder froze them; unfreeze() keeps frozen backbones frozen
+        module.unfreeze() if hasattr(module, "unfreeze") else module.requires_grad_(True)
     loader = DataLoader(dataset, batch_size=args.damsm_batch_size, shuffle=True, drop_last=True,
                         collate_fn=collate_captions, generator=torch.Generator().manual_seed(args.seed))
     bar = None
@@ -99,10 +102,26 @@ def _pretrain_damsm(gan: Any, dataset: Any, args: argparse.Namespace, out: Path)
         if bar is not None:
             bar.close()
     for module in (text, image):
-        module.requires_grad_(False)
-        module.eval()
+        module.freeze() if hasattr(module, "freeze") else module.requires_grad_(False).eval()
     losses = history.loss
     return {"first_loss": float(losses[0]), "last_loss": float(sum(losses[-10:]) / len(losses[-10:]))}
+
+
+def _choose_threads(spec: str) -> int:
+    import os
+
+    cores = os.cpu_count() or 1
+    if spec != "auto":
+        if not spec.isdigit() or int(spec) < 1:
+            raise ValueError(f"--threads: expected a positive integer or 'auto', got {spec!r}")
+        return int(spec)
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - platforms without load averages
+        busy = 0.0
+    import torch
+
+    return 1 if busy >= cores - 0.5 else max(1, min(cores, torch.get_num_threads()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     budget = args.budget_minutes * 60.0
 
     import torch
+
+    threads = _choose_threads(args.threads)
+    torch.set_num_threads(threads)
 
     from .cli.sample import sample_to_folder
     from .data import CaptionedShapes
@@ -134,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     train_set = CaptionedShapes(resolution=size, split="train", seed=args.seed,
                                 captions_per_image=cfg.data.captions_per_image, **cfg.data.kwargs)
     print(f"[demo] tiny64 FF-GAN at {cfg.model.image_sizes} px, G {gan.num_parameters()['generator']:,} parameters, "
-          f"CaptionedShapes ({len(train_set)} single-object images); output: {out}", flush=True)
+          f"CaptionedShapes ({len(train_set)} single-object images), {threads} CPU thread(s); output: {out}", flush=True)
 
     # 1. DAMSM pre-training of the small encoders
     t = time.perf_counter()
