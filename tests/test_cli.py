@@ -105,3 +105,24 @@ def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(set(steps)) and steps[-1] == killed_at + 2
     assert not [p for p in (run / "checkpoints").iterdir() if p.name.startswith(".")] or True
+
+
+def test_pretrain_damsm_then_train_with_its_encoders(tmp_path, capsys):
+    damsm = tmp_path / "damsm"
+    assert main(["pretrain-damsm", *TINY, "--steps", "2", "--out", str(damsm)]) == 0
+    assert {"text_encoder.safetensors", "image_encoder.safetensors", "vocabulary.json"} <= {
+        p.name for p in damsm.iterdir()
+    }
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--steps", "1", "--sample-every", "0", "--out", str(run),
+                 "--set", f"text.weights={damsm / 'text_encoder.safetensors'}",
+                 "--set", f"image.weights={damsm / 'image_encoder.safetensors'}"]) == 0
+    from safetensors.torch import load_file
+    import torch
+
+    ck = load_checkpoint(run)
+    pretrained = load_file(str(damsm / "text_encoder.safetensors"))
+    for key, value in pretrained.items():  # the frozen encoder in the GAN run is the pre-trained one
+        assert torch.equal(ck.tensors["text_encoder"][key], value), key
+    assert main(["pretrain-damsm", *TINY, "--out", str(damsm)]) == 2  # neither --steps nor --epochs
+    assert "--steps" in capsys.readouterr().err
