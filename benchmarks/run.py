@@ -54,15 +54,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 5; --quick 3)")
     p.add_argument("--warmup", type=int, default=None, help="warm-up calls per variant (default 2; --quick 1)")
     p.add_argument(
-        "--rprec-samples", type=int, default=None, help="R-precision samples (default 1000; --quick 100)"
+        "--rprec-samples", type=int, default=None, help="R-precision samples (default 1000; --quick 300)"
     )
+    p.add_argument(
+        "--rprec-images", type=int, default=None,
+        help="R-precision test-set images (default samples // 10: the official samples/test-set ratio)",
+    )  # fmt: skip
     p.add_argument("--compile", action="store_true", help="add torch.compile variants (default on CUDA)")
     p.add_argument("--no-compile", action="store_true", help="no torch.compile variants, even on CUDA")
     p.add_argument(
         "--train-variants",
         default=None,
         help="comma list of fusionblocks training variants: a precision (fp32 or bf16) joined with '+' to any of "
-        "fused_adam, channels_last, compile (default: a set of them; compile with --compile / on CUDA)",
+        "fused_adam, channels_last, no_attention_maps, compile (default: a set of them; compile with --compile / on CUDA)",
     )
     p.add_argument("--no-flops", action="store_true", help="skip FLOP counting")
     p.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON results")
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (3 if quick else 5)
     warmup = args.warmup or (1 if quick else 2)
     batches = [int(b) for b in (args.batches or ("4" if quick else "4,16")).split(",")]
-    rprec_samples = args.rprec_samples or (100 if quick else 1000)
+    rprec_samples = args.rprec_samples or (300 if quick else 1000)
     only = [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = sorted(set(only) - set(CASES))
     if unknown:
@@ -152,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     if "train" in only:
         train_variants = ["fp32", "fp32+fused_adam", "fp32+channels_last", "bf16", "bf16+fused_adam"]
         if not quick:
-            train_variants += ["bf16+channels_last", "bf16+fused_adam+channels_last"]
+            train_variants += ["bf16+channels_last", "bf16+no_attention_maps", "bf16+fused_adam+channels_last"]
         if use_compile:
             train_variants.append("bf16+channels_last+compile")
         if args.train_variants:
@@ -166,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if "wordloss" in only:
         builders.append(("wordloss", lambda: W.make_word_loss(device, 48, log=log)))
     if "rprecision" in only:
-        builders.append(("rprecision", lambda: W.make_rprecision(device, rprec_samples, log=log)))
+        builders.append(("rprecision", lambda: W.make_rprecision(device, rprec_samples, args.rprec_images, log=log)))
 
     sampler = RSSSampler()
     report: dict[str, Any] = {"machine": info, "matmul_flops_per_s": matmul, "quick": quick, "cases": []}

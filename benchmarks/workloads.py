@@ -75,6 +75,17 @@ def load_library_from_reference(gan: Any, ref: Any) -> None:
         load_image_encoder_from_reference(gan.image_encoder, ref.image_encoder)
 
 
+def _drop_attention_maps(generator: nn.Module) -> None:
+    """Make every FF-GAN stage fusion return no attention map (word attention then uses SDPA)."""
+    for stage in generator.stages:
+        fusion = stage.fusion
+
+        def forward(h, words, mask, sentence, _f=fusion):  # type: ignore[no-untyped-def]
+            return torch.cat([_f.ffblock(h, words, mask), _f.gsr(h, sentence)], dim=1), None
+
+        fusion.forward = forward
+
+
 class LibraryTrainer:
     """fusionblocks' iteration as the trainer runs it: ``recipe.iteration`` + EMA update.
 
@@ -85,6 +96,8 @@ class LibraryTrainer:
         channels_last: Convert the convolutional modules and the real images to channels-last.
         compile: ``torch.compile`` the generator and discriminators.
         fused: Fused Adam (default: on CUDA, as the trainer).
+        attention_maps: False prototypes training without the per-stage attention maps, so that the FF-Block's
+            word attention takes its SDPA path (the stage fusions are patched on this copy only).
     """
 
     def __init__(
@@ -95,6 +108,7 @@ class LibraryTrainer:
         channels_last: bool = False,
         compile: bool = False,
         fused: bool | None = None,
+        attention_maps: bool = True,
     ) -> None:
         from fusionblocks.train.ema import ModelEMA
         from fusionblocks.train.recipes import TrainModules
@@ -102,6 +116,8 @@ class LibraryTrainer:
         self.gan = gan
         self.device = device
         self.channels_last = channels_last
+        if not attention_maps:
+            _drop_attention_maps(gan.generator)
         if channels_last:
             for m in (gan.generator, gan.discriminators, gan.image_encoder):
                 if m is not None:
@@ -160,7 +176,10 @@ def make_train(
         bf16 = "bf16" in name
         cl = "channels_last" in name
         fused = True if ("fused_adam" in name or device.type == "cuda") else None
-        trainer = LibraryTrainer(gan, device, bf16=bf16, channels_last=cl, compile="compile" in name, fused=fused)
+        trainer = LibraryTrainer(
+            gan, device, bf16=bf16, channels_last=cl, compile="compile" in name, fused=fused,
+            attention_maps="no_attention_maps" not in name,
+        )  # fmt: skip
         images = [x.contiguous(memory_format=torch.channels_last) for x in imgs] if cl else imgs
         tb = TrainBatch(images=images, captions=None, tokens=tokens, lengths=lens, class_ids=class_t)
         out[f"fusionblocks {name}"] = (lambda t=trainer, b=tb: t.step(b))
@@ -339,12 +358,15 @@ def make_word_loss(
 
 
 def make_rprecision(
-    device: torch.device, samples: int, captions_per_image: int = 10, classes: int = 50, seed: int = 0,
-    log: Callable[[str], None] = print,
+    device: torch.device, samples: int, images: int | None = None, captions_per_image: int = 10,
+    classes: int | None = None, seed: int = 0, log: Callable[[str], None] = print,
 ) -> Case:  # fmt: skip
-    """R-precision of ``samples`` generated images: one pass over a test set of ``samples`` images (10 captions
-    each, ``classes`` classes), 99 mismatched captions per sample. Image codes are given (the Inception forward is
-    the same in both and excluded); timed: caption sampling, text encoding and scoring."""
+    """R-precision of ``samples`` generated images over a test set of ``images`` images (10 captions each), 99
+    mismatched captions per sample, as in the official loop: sample ``k`` is test image ``k mod images`` with a
+    random one of its captions. The default ``images = samples // 10`` keeps the official ratio of samples to test
+    images (30,000 samples ≈ 10.2 passes over CUB's 2,933 test images); ``images = samples`` is a single pass.
+    Image codes are given (the Inception forward is the same in both and excluded); timed: caption sampling, text
+    encoding and scoring."""
     from fusionblocks.text import DAMSMTextEncoder
 
     from .fast_rprecision import draw_mismatched_vectorised, encode_sentences, r_precision_pooled
@@ -353,12 +375,15 @@ def make_rprecision(
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    n_images = samples
+    n_images = images or max(1, samples // 10)
+    classes = classes or min(50, max(2, n_images // 10))  # CUB test: 50 classes of ~59 images
     class_ids = rng.integers(0, classes, size=n_images)
     tokens, lens = random_captions(n_images * captions_per_image, 25, rng, min_words=5)
     perm = torch.as_tensor(rng.permutation(tokens.shape[0]))
     tokens, lens = tokens[perm], lens[perm]  # unsorted pool
-    true_caption = np.arange(samples) * captions_per_image + rng.integers(0, captions_per_image, size=samples)
+    true_caption = (np.arange(samples) % n_images) * captions_per_image + rng.integers(
+        0, captions_per_image, size=samples
+    )
     codes = torch.randn(samples, 256, device=device)
     ref_enc = RNN_ENCODER(VOCAB).to(device).eval()
     lib_enc = DAMSMTextEncoder(VOCAB, max_words=None).to(device).eval()
@@ -394,8 +419,9 @@ def make_rprecision(
     return Case(
         name=f"rprecision_{samples}",
         description=(
-            f"R-precision over {samples} samples (one pass over {n_images} test images × {captions_per_image} "
-            f"captions, 99 mismatched each); image codes given; fusionblocks encodes every test caption once"
+            f"R-precision over {samples} samples ({samples / n_images:.1f} passes over {n_images} test images × "
+            f"{captions_per_image} captions, {classes} classes, 99 mismatched each); image codes given; "
+            "fusionblocks encodes every test caption once"
         ),
         variants={
             "reference fp32": ref_fn,
@@ -404,5 +430,5 @@ def make_rprecision(
             "prototype: encode only needed captions": pooled_fn,
         },
         items=samples,
-        params={"samples": samples, "images": n_images, "captions_per_image": captions_per_image},
+        params={"samples": samples, "images": n_images, "captions_per_image": captions_per_image, "classes": classes},
     )
