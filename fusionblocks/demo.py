@@ -55,11 +55,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m fusionblocks.demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--steps", type=int, default=600, help="GAN training steps (default 600)")
-    p.add_argument("--damsm-steps", type=int, default=150, help="DAMSM pre-training steps (default 150)")
+    p.add_argument("--steps", type=int, default=2500, help="GAN training steps (default 2500)")
+    p.add_argument("--damsm-steps", type=int, default=300, help="DAMSM pre-training steps (default 300)")
     p.add_argument("--damsm-batch-size", type=int, default=32)
     p.add_argument("--budget-minutes", type=float, default=9.5, help="wall-time budget for everything")
-    p.add_argument("--sample-every", type=int, default=100)
+    p.add_argument("--sample-every", type=int, default=250)
     p.add_argument("--heldout", type=int, default=48, help="held-out test captions to sample and judge")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         TrainerConfig(
             steps=args.steps, batch_size=cfg.train.batch_size, seed=args.seed, device="cpu",
             precision="bf16" if cfg.train.amp == "bf16" else "fp32", log_every=10,
-            sample_every=args.sample_every, checkpoint_every=200, keep_checkpoints=1, progress=not args.no_progress,
+            sample_every=args.sample_every, checkpoint_every=500, keep_checkpoints=1, progress=not args.no_progress,
             tensorboard=None, max_seconds=max(10.0, budget - (time.perf_counter() - t0) - reserve),
         ),
         sample_captions=FINAL_CAPTIONS,

@@ -89,6 +89,8 @@ class TrainerConfig:
         progress: Show a tqdm progress bar (rank 0).
         tensorboard: ``None``: log to TensorBoard when installed; ``True``: require; ``False``: never.
         find_unused_parameters: Passed to DDP (for models with parameters that some steps leave unused).
+        deterministic: ``torch.use_deterministic_algorithms(True)`` and cuDNN benchmarking off (bit-reproducible
+            GPU runs, slower); otherwise cuDNN benchmarking is on. The official code set both at once (pitfall 34).
         max_seconds: Wall-time budget of one :meth:`Trainer.fit` call: when a step ends past it, training stops
             there as if ``steps`` had been reached (final samples and checkpoint written). ``None``: no budget.
     """
@@ -110,6 +112,7 @@ class TrainerConfig:
     progress: bool = True
     tensorboard: bool | None = None
     find_unused_parameters: bool = False
+    deterministic: bool = False
     max_seconds: float | None = None
 
     def __post_init__(self) -> None:
@@ -209,6 +212,10 @@ class Trainer:
         self.precision = resolve_precision(self.cfg.precision, self.device)
         self.autocast = autocast_factory(self.device, self.precision)
         seed_everything(self.cfg.seed + self.dist.rank)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = not self.cfg.deterministic
+        if self.cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
 
         fmt = torch.channels_last if self.cfg.channels_last else torch.preserve_format
         self.generator: nn.Module = gan.generator.to(self.device, memory_format=fmt).train()
