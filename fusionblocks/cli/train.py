@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="total training steps (= --set train.steps=N; default: the config's "
                    "train.steps, or train.epochs)")
     p.add_argument("--out", help="run folder (default: runs/<config name>)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
+                   help="continue from the newest checkpoint in --out, or from the given checkpoint folder")
     p.add_argument("--data", help="dataset folder (= --set data.root=DIR)")
     p.add_argument("--batch-size", type=int, help="per-process batch size (= --set train.batch_size=N)")
     p.add_argument("--seed", type=int, help="run seed (= --set train.seed=N)")
@@ -94,9 +95,10 @@ def run(args: argparse.Namespace) -> int:
     spec = args.preset or args.config
     out = Path(args.out) if args.out else None
     if spec is None:
-        if not (args.resume and out is not None and list_checkpoints(out)):
+        source = args.resume if isinstance(args.resume, str) else out
+        if not (args.resume and source is not None and (isinstance(args.resume, str) or list_checkpoints(out))):
             raise ValueError("give --preset NAME or --config FILE (or --out DIR --resume for an existing run)")
-        spec = load_checkpoint(out, groups=[], load_optimizers=False).config
+        spec = load_checkpoint(source, groups=[], load_optimizers=False).config
     config = resolve_config(spec, overrides)
     out = out or Path("runs") / config.name
     world = int(os.environ.get("WORLD_SIZE", "1"))

@@ -30,7 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from .batches import collate_items, to_train_batch
-from .checkpoint import Checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
 from .device import autocast_factory, resolve_precision, select_device
 from .distributed import (
     DistInfo,
@@ -450,7 +450,12 @@ class Trainer:
         if resume:
             if resume is True:
                 if list_checkpoints(self.out_dir) or (self.out_dir / "checkpoints" / "latest.json").exists():
-                    self.load(self.out_dir)
+                    try:
+                        self.load(self.out_dir)
+                    except CheckpointError as err:
+                        older = [str(p) for p in list_checkpoints(self.out_dir)][:-1]
+                        hint = f"; an older checkpoint is still there: {older[-1]} (resume from it explicitly)" if older else ""
+                        raise CheckpointError(f"{err}{hint}") from err
             else:
                 self.load(resume)  # type: ignore[arg-type]
         is_main = self.dist.is_main

@@ -91,11 +91,15 @@ def test_nan_loss_stops_naming_step_and_term_and_keeps_last_checkpoint(tmp_path)
 
 
 def test_resume_from_corrupt_checkpoint_names_the_file(tmp_path):
-    Trainer(build_toy(0), _data(), tmp_path, _cfg(steps=2)).fit()
-    target = list_checkpoints(tmp_path)[-1] / "generator.safetensors"
+    Trainer(build_toy(0), _data(), tmp_path, _cfg(steps=2, checkpoint_every=1)).fit()
+    older, latest = list_checkpoints(tmp_path)
+    target = latest / "generator.safetensors"
     target.write_bytes(target.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match="generator.safetensors"):
+    with pytest.raises(CheckpointError, match=r"generator.safetensors.*older checkpoint.*step_00000001"):
         Trainer(build_toy(0), _data(), tmp_path, _cfg(steps=4)).fit(resume=True)
+    # the last good checkpoint is intact and an explicit resume from it continues the run
+    trainer = Trainer(build_toy(0), _data(), tmp_path, _cfg(steps=3))
+    assert trainer.fit(resume=older).step == 3
 
 
 def test_bad_config_and_dataset():
