@@ -23,10 +23,12 @@ def test_two_gloo_processes_keep_replicas_identical(tmp_path):
     mp.spawn(toy.ddp_worker, args=(2, _free_port(), str(tmp_path), 3), nprocs=2, join=True)
     r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2))
     assert r0["world"] == r1["world"] == 2
-    for key in ("generator", "discriminators", "ema"):
+    for key in ("generator", "discriminators", "ema", "ffgan_generator", "ffgan_discriminators",
+                "ffgan_text_encoder"):
         assert r0[key] == r1[key], f"{key} replicas diverged"
     assert not set(r0["shard"]) & set(r1["shard"]) and len(r0["shard"]) == len(r1["shard"]) == 8
     # rank 0 alone wrote one checkpoint, holding both ranks' RNG states, and the metrics log
+    assert load_checkpoint(tmp_path / "ffgan").step == 3
     (ck_dir,) = list_checkpoints(tmp_path)
     ck = load_checkpoint(ck_dir)
     assert ck.step == 3 and ck.state["world_size"] == 2 and len(ck.state["rng"]) == 2

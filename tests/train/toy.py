@@ -171,6 +171,18 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str, steps: int) -> No
         "shard": seen,
         "world": trainer.dist.world_size,
     }
+    # the real FF-GAN recipe (tiny sizes), in the same process group: SN discriminators, DAMSM, frozen-D G step
+    from fusionblocks.ffgan import build_ffgan, preset_config
+    from fusionblocks.train.smoke import smoke_overrides
+
+    torch.manual_seed(100 + rank)
+    ff = build_ffgan("tiny64", **smoke_overrides(preset_config("tiny64")))
+    ff_trainer = Trainer(ff, CaptionedShapes(size=16, resolution=16, seed=0, max_objects=1),
+                         os.path.join(out_dir, "ffgan"), cfg)
+    ff_trainer.fit()
+    hashes["ffgan_generator"] = parameter_hash(ff_trainer.generator, buffers=False)
+    hashes["ffgan_discriminators"] = parameter_hash(ff_trainer.discriminators, buffers=False)
+    hashes["ffgan_text_encoder"] = parameter_hash(ff_trainer.text_encoder)
     with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
         json.dump(hashes, f)
     dist.destroy_process_group()
