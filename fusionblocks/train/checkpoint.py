@@ -218,6 +218,9 @@ def save_checkpoint(
             raise ValueError(f"tensors: invalid group name {group!r}")
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".step_*"):  # half-written folders of a killed save: never loadable, safe to drop
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
     name = f"step_{step:08d}"
     final = root / name
     tmp = root / f".{name}.tmp-{os.getpid()}"

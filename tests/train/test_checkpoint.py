@@ -107,6 +107,16 @@ def test_shared_tensors_and_resave_same_step(tmp_path):
     assert not [p for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith(".")]
 
 
+def test_half_written_folder_of_a_killed_save_is_ignored_then_removed(tmp_path):
+    save_checkpoint(tmp_path, 1, tensors={"w": {"x": torch.ones(2)}})
+    stale = tmp_path / "checkpoints" / ".step_00000002.tmp-99999"
+    stale.mkdir()
+    (stale / "w.safetensors").write_bytes(b"partial")
+    assert load_checkpoint(tmp_path).step == 1  # never picked up
+    save_checkpoint(tmp_path, 3, tensors={"w": {"x": torch.ones(2)}})
+    assert not stale.exists()
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="step"):
         save_checkpoint("/tmp/x", -1, tensors={})
