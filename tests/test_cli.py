@@ -8,9 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import pytest
 
 from fusionblocks.cli import main
 from fusionblocks.train.checkpoint import list_checkpoints, load_checkpoint
