@@ -60,8 +60,8 @@ def sample_to_folder(gan, captions: list[str], out: Path, *, num: int = 1, seed:
         to_pil(image).save(path)
         files[path.name] = path
     files["grid.png"] = out / "grid.png"
-    caption_grid(images, expanded, columns=max(num, min(8, len(expanded))) if num > 1 else min(8, len(expanded)),
-                 path=files["grid.png"])
+    columns = num * max(1, 8 // num) if num > 1 else min(8, len(expanded))  # whole captions per row
+    caption_grid(images, expanded, columns=columns, path=files["grid.png"])
     if result.attention:
         files["attention.png"] = out / "attention.png"
         attention_grid(images, result.attention[-1], expanded, path=files["attention.png"])
