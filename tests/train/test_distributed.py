@@ -10,7 +10,7 @@ import torch.multiprocessing as mp
 
 from fusionblocks.train.checkpoint import list_checkpoints, load_checkpoint
 
-import toy
+import toy_gan as toy
 
 
 def _free_port() -> int:

@@ -11,7 +11,7 @@ from fusionblocks.data import CaptionedShapes
 from fusionblocks.train.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
 from fusionblocks.train.trainer import NonFiniteLossError, Trainer, TrainerConfig
 
-from toy import build_toy
+from toy_gan import build_toy
 
 
 def _cfg(**kw) -> TrainerConfig:
