@@ -107,6 +107,21 @@ def _pretrain_damsm(gan: Any, dataset: Any, args: argparse.Namespace, out: Path)
     return {"first_loss": float(losses[0]), "last_loss": float(sum(losses[-10:]) / len(losses[-10:]))}
 
 
+_DEMO_OUTPUTS = ("checkpoints", "samples", "heldout", "damsm", "tensorboard", "metrics.jsonl", "final_grid.png",
+                 "summary.json")
+
+
+def _clear_previous_demo(out: Path) -> None:
+    """Remove the outputs of an earlier demo run in ``out`` (only the files the demo itself writes)."""
+    import shutil
+
+    found = [out / name for name in _DEMO_OUTPUTS if (out / name).exists()]
+    if found:
+        print(f"[demo] replacing the previous demo run in {out}", flush=True)
+    for path in found:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def _choose_threads(spec: str) -> int:
     import os
 
@@ -147,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     from .train.sampling import generate
 
     out = Path(args.out)
+    _clear_previous_demo(out)
     out.mkdir(parents=True, exist_ok=True)
     overrides = {**DEMO_OVERRIDES, **parse_overrides(args.overrides), "train.seed": args.seed}
     torch.manual_seed(args.seed)

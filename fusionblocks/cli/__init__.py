@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(module.run(args) or 0)
-    except (CheckpointError, FileNotFoundError, ValueError, KeyError) as exc:
+    except (CheckpointError, FileNotFoundError, FileExistsError, ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"fusionblocks {args.command}: error: {message}", file=sys.stderr)
         return 2

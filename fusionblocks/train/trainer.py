@@ -441,12 +441,18 @@ class Trainer:
             :class:`TrainResult`.
 
         Raises:
+            FileExistsError: ``resume`` is False but ``out_dir`` already holds checkpoints (never overwritten).
             NonFiniteLossError: A loss became NaN/Inf (the last good checkpoint stays on disk).
             CheckpointError: ``resume`` names a corrupt or truncated checkpoint.
 
         Shapes:
             Not tensor-valued.
         """
+        if not resume and list_checkpoints(self.out_dir):
+            raise FileExistsError(
+                f"out_dir: {self.out_dir} already holds checkpoints (newest {list_checkpoints(self.out_dir)[-1].name}); "
+                "resume it (resume=True / --resume) or choose another folder"
+            )
         if resume:
             if resume is True:
                 if list_checkpoints(self.out_dir) or (self.out_dir / "checkpoints" / "latest.json").exists():

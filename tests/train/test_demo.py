@@ -27,3 +27,10 @@ def test_demo_writes_all_outputs(tmp_path, capsys):
     assert summary["steps"] == 3 and summary["wall_seconds"] > 0
     for name in ("checkpoint", "metrics", "final grid", "held-out"):
         assert name in printed
+    # a second run replaces the first one's outputs (instead of refusing to start)
+    (out / "samples" / "step_00000002.png").unlink()
+    assert main(["--out", str(out), "--steps", "1", "--damsm-steps", "1", "--damsm-batch-size", "8",
+                 "--heldout", "2", "--no-judge", "--no-progress", "--threads", "1",
+                 "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.batch_size=4",
+                 "--set", "data.kwargs={size: 64, max_objects: 1}"]) == 0
+    assert load_checkpoint(out).step == 1 and "replacing" in capsys.readouterr().out

@@ -102,6 +102,13 @@ def test_resume_from_corrupt_checkpoint_names_the_file(tmp_path):
     assert trainer.fit(resume=older).step == 3
 
 
+def test_fresh_start_never_overwrites_an_existing_run(tmp_path):
+    Trainer(build_toy(0), _data(), tmp_path, _cfg(steps=1)).fit()
+    with pytest.raises(FileExistsError, match="already holds checkpoints"):
+        Trainer(build_toy(0), _data(), tmp_path, _cfg(steps=2)).fit()
+    assert load_checkpoint(tmp_path).step == 1
+
+
 def test_bad_config_and_dataset():
     with pytest.raises(ValueError, match="steps"):
         TrainerConfig(steps=0)
