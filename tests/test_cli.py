@@ -20,7 +20,7 @@ TINY = [
     "--set", "text.embedding_dim=8", "--set", "text.hidden_dim=16",
     "--set", "image.kwargs={image_size: 16, region_size: 4, channels: [8, 16]}",
     "--set", "data.kwargs.size=16", "--set", "data.kwargs.max_objects=1",
-    "--batch-size", "4", "--precision", "fp32", "--device", "cpu", "--no-progress",
+    "--batch-size", "4", "--precision", "fp32", "--device", "cpu", "--no-progress", "--threads", "1",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_device_args", "read_captions"]
+__all__ = ["add_device_args", "apply_threads", "read_captions"]
 
 
 def add_device_args(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +19,24 @@ def add_device_args(parser: argparse.ArgumentParser) -> None:
         "--precision", default="auto", choices=["auto", "bf16", "fp32"],
         help="autocast precision (auto: bf16 on CUDA and CPU; fp16 is not offered)",
     )
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="CPU threads for torch ops (default: torch's choice; 1 is much faster on a CPU other jobs keep busy)",
+    )
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """Apply ``--threads`` (when given).
+
+    Shapes:
+        Not tensor-valued.
+    """
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads: expected >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
 
 
 def read_captions(captions: list[str] | None, captions_file: str | None) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_device_args, read_captions
+from ._common import add_device_args, apply_threads, read_captions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -40,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_threads(args)
     import torch
 
     from ..metrics.evaluate import evaluate

@@ -12,7 +12,7 @@ import argparse
 import re
 from pathlib import Path
 
-from ._common import add_device_args, read_captions
+from ._common import add_device_args, apply_threads, read_captions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +69,7 @@ def sample_to_folder(gan, captions: list[str], out: Path, *, num: int = 1, seed:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_threads(args)
     from ..train.device import autocast_factory, resolve_precision, select_device
     from ..train.restore import load_gan
 

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import add_device_args
+from ._common import add_device_args, apply_threads
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -82,6 +82,7 @@ def _steps(config, dataset_len: int, batch: int, world: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_threads(args)
     import os
 
     from ..ffgan import build_ffgan, parse_overrides, resolve_config
