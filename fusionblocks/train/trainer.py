@@ -272,7 +272,10 @@ class Trainer:
         )
         if sample_captions is None:
             n = min(self.cfg.num_samples, len(dataset))
-            sample_captions = [dataset[i]["caption"] for i in range(n)]
+            found = [dataset[i].get("caption") for i in range(n)]
+            sample_captions = [c for c in found if isinstance(c, str) and c]
+            if not sample_captions:
+                raise ValueError("sample_captions: the dataset items carry no 'caption' strings; pass sample_captions")
         self.sample_captions = list(sample_captions)
         self.step = 0
         self.epoch = 0
