@@ -127,6 +127,7 @@ class VariantResult:
             "median_s": self.median_s,
             "min_s": self.min_s,
             "items_per_s": self.items / self.median_s if self.times_s else None,
+            "items_per_s_best": self.items / self.min_s if self.times_s else None,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "peak_rss_delta_mb": round(self.peak_rss_delta_mb, 1),
             "cuda_max_allocated_delta_mb": None if self.cuda_peak_mb is None else round(self.cuda_peak_mb, 1),

@@ -143,6 +143,13 @@ def test_word_loss_matches_reference_loop() -> None:
     g_lib = torch.autograd.grad(out.loss0 + out.loss1, (regions, words))
     for a, b in zip(g_ref, g_lib):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)
+    from benchmarks.packed_word_loss import damsm_word_loss_packed
+
+    p0, p1, _ = damsm_word_loss_packed(regions, words, mask, class_ids=torch.as_tensor(class_ids))
+    torch.testing.assert_close(p0, l0, atol=1e-5, rtol=0)
+    torch.testing.assert_close(p1, l1, atol=1e-5, rtol=0)
+    for a, b in zip(g_ref, torch.autograd.grad(p0 + p1, (regions, words))):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)
     codes, sent = torch.randn(batch, NEF, generator=g), torch.randn(batch, NEF, generator=g)
     s0, s1 = sent_loss(codes, sent, labels, class_ids, batch)
     s = damsm_sentence_loss(codes, sent, class_ids=torch.as_tensor(class_ids))
