@@ -220,3 +220,14 @@ def test_training_iteration_losses_match_reference() -> None:
     )  # fmt: skip
     for key in ("d0", "d1", "d2", "g0", "g1", "g2", "damsm_w", "damsm_s", "kl"):
         torch.testing.assert_close(got[key], expected[key], atol=2e-4, rtol=2e-4, msg=f"loss term {key}")
+
+
+def test_subpixel_upsample_conv_is_exact() -> None:
+    from benchmarks.subpixel_upconv import upsample_conv3x3
+
+    g = torch.Generator().manual_seed(9)
+    x = torch.randn(2, 5, 4, 6, generator=g, dtype=torch.float64)
+    w = torch.randn(3, 5, 3, 3, generator=g, dtype=torch.float64)
+    bias = torch.randn(3, generator=g, dtype=torch.float64)
+    expected = nn.functional.conv2d(nn.functional.interpolate(x, scale_factor=2, mode="nearest"), w, bias, padding=1)
+    torch.testing.assert_close(upsample_conv3x3(x, w, bias), expected, atol=1e-12, rtol=0)
