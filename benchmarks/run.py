@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 5; --quick 3)")
     p.add_argument("--warmup", type=int, default=None, help="warm-up calls per variant (default 2; --quick 1)")
     p.add_argument(
-        "--rprec-samples", type=int, default=None, help="R-precision samples (default 1000; --quick 300)"
+        "--rprec-samples", type=int, default=None, help="R-precision samples (default 1000; --quick 200)"
     )
     p.add_argument(
         "--rprec-images", type=int, default=None,
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (4 if quick else 5)
     warmup = args.warmup or (1 if quick else 2)
     batches = [int(b) for b in (args.batches or ("4" if quick else "4,16")).split(",")]
-    rprec_samples = args.rprec_samples or (300 if quick else 1000)
+    rprec_samples = args.rprec_samples or (200 if quick else 1000)
     only = [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = sorted(set(only) - set(CASES))
     if unknown:
@@ -188,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"\n[{kind}] building ...")
             case = build()
             log(f"[{case.name}] {case.description} (built in {time.perf_counter() - t0:.1f} s)")
-            results = run_case(case, device, repeats, warmup, sampler, flops=not args.no_flops, log=log)
+            case_repeats = min(repeats, 3) if (quick and kind == "rprecision") else repeats
+            results = run_case(case, device, case_repeats, warmup, sampler, flops=not args.no_flops, log=log)
             ref_name = next(iter(case.variants))
             ref_median = results[ref_name].median_s
             ref_min = results[ref_name].min_s
