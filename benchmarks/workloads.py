@@ -387,8 +387,8 @@ def make_rprecision(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     n_images = images or max(1, samples // 10)
-    classes = classes or min(50, max(2, n_images // 10))  # CUB test: 50 classes of ~59 images
-    class_ids = rng.integers(0, classes, size=n_images)
+    classes = classes or min(50, max(3, n_images // 10))  # CUB test: 50 classes of ~59 images
+    class_ids = rng.permutation(np.arange(n_images) % classes)  # balanced, so every class has 99+ mismatches
     tokens, lens = random_captions(n_images * captions_per_image, 25, rng, min_words=5)
     perm = torch.as_tensor(rng.permutation(tokens.shape[0]))
     tokens, lens = tokens[perm], lens[perm]  # unsorted pool
