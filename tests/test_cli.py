@@ -124,3 +124,39 @@ def test_pretrain_damsm_then_train_with_its_encoders(tmp_path, capsys):
         assert torch.equal(ck.tensors["text_encoder"][key], value), key
     assert main(["pretrain-damsm", *TINY, "--out", str(damsm)]) == 2  # neither --steps nor --epochs
     assert "--steps" in capsys.readouterr().err
+
+
+def test_convert_official_generator_and_discriminators(tmp_path, capsys):
+    import torch
+    from ffgan.official_layout import discriminator_layout, generator_layout, random_state  # tests/ffgan helper
+    from safetensors.torch import load_file
+
+    from fusionblocks.ffgan import load_official
+    from fusionblocks.text import DAMSMTextEncoder
+
+    g_path = tmp_path / "netG_epoch_650.pth"
+    torch.save(random_state(generator_layout(), seed=1), g_path)
+    d_paths = []
+    for i, size in enumerate((64, 128, 256)):
+        d_paths.append(tmp_path / f"netD{i}.pth")
+        torch.save(random_state(discriminator_layout(size), seed=2 + i), d_paths[-1])
+    # generator only: our weights + the config, no sampleable checkpoint
+    assert main(["convert", "--generator", str(g_path), "--out", str(tmp_path / "g_only")]) == 0
+    converted = load_file(str(tmp_path / "g_only" / "generator.safetensors"))
+    expected = load_official(g_path, "generator")
+    assert converted.keys() == expected.keys() and all(torch.equal(converted[k], expected[k]) for k in expected)
+    assert (tmp_path / "g_only" / "config.yaml").exists()
+    # with a DAMSM text encoder (here in our own format): a full checkpoint folder
+    text_path = tmp_path / "text_encoder.pth"
+    torch.save(DAMSMTextEncoder(vocab_size=5450).state_dict(), text_path)
+    out = tmp_path / "full"
+    assert main(["convert", "--generator", str(g_path), *sum((["--discriminator", str(p)] for p in d_paths), []),
+                 "--text-encoder", str(text_path), "--set", "image.encoder=null", "--out", str(out)]) == 0
+    ck = load_checkpoint(out)
+    assert ck.state["epoch"] == 650 and ck.config["name"] == "cub256"
+    assert torch.equal(ck.tensors["generator_ema"]["ca.fc.weight"], expected["ca.fc.weight"])
+    d0 = load_official(d_paths[0], "discriminator")
+    assert all(torch.equal(ck.tensors["discriminators"][f"0.{k}"], v) for k, v in d0.items())
+    capsys.readouterr()
+    assert main(["convert", "--generator", str(tmp_path / "nope.pth"), "--out", str(out)]) == 2
+    assert "nope.pth" in capsys.readouterr().err
