@@ -127,7 +127,9 @@ def train_shape_classifier(
     """
     torch_state = torch.random.get_rng_state()
     threads = torch.get_num_threads()
+    grad_mode = torch.is_grad_enabled()
     try:
+        torch.set_grad_enabled(True)  # callers (e.g. evaluate) may run under torch.no_grad
         torch.set_num_threads(1)  # these tiny convolutions run faster on one thread than on contended several
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
@@ -154,6 +156,7 @@ def train_shape_classifier(
     finally:
         torch.random.set_rng_state(torch_state)
         torch.set_num_threads(threads)
+        torch.set_grad_enabled(grad_mode)
     return model, report
 
 

@@ -142,3 +142,16 @@ def test_unparseable_captions_are_counted_not_judged(attribute_judge, real_shape
     assert result.unparsed == 1 and result.num_images == 1
     with pytest.raises(ValueError, match="captions"):
         attribute_judge(images[:2], ["one caption"])
+
+
+def test_shape_classifier_trains_under_no_grad() -> None:
+    """evaluate() runs under torch.no_grad; training the judge's classifier there must still work."""
+    import torch
+
+    from fusionblocks.metrics.shape_classifier import train_shape_classifier
+
+    with torch.no_grad():
+        model, report = train_shape_classifier(num_train=64, num_heldout=16, epochs=1)
+        assert not torch.is_grad_enabled()  # the caller's grad mode is restored
+    assert report.train_count > 0
+    assert all(p.requires_grad for p in model.parameters())
