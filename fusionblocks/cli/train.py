@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         return 3
     if trainer.dist.is_main:
         print(f"done: step {result.step}; checkpoint {result.checkpoint}; metrics {result.metrics}")
-        if result.grids:
-            print(f"samples: {result.grids[-1]}")
+        grids = [g for g in result.grids if not g.name.endswith("_attention.png")]
+        if grids:
+            print(f"samples: {grids[-1]} (word attention: {grids[-1].with_name(grids[-1].stem + '_attention.png')})")
     return 0
