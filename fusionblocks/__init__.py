@@ -56,6 +56,7 @@ _LAZY: dict[str, str] = {
     "r_precision": "fusionblocks.metrics",
     "Trainer": "fusionblocks.train",
     "TrainerConfig": "fusionblocks.train",
+    "load_gan": "fusionblocks.train",
     "StackedGenerator": "fusionblocks.models",
     "StageDiscriminator": "fusionblocks.models",
     "DFGenerator": "fusionblocks.models",

@@ -180,7 +180,8 @@ class TrainConfig:
         log_every: Iterations between log lines.
         sample_every: Iterations between sample grids.
         checkpoint_every: Iterations between checkpoints.
-        amp: Mixed precision: ``"none"``, ``"bf16"`` or ``"fp16"`` (GPU only).
+        amp: Autocast precision: ``"auto"`` (bf16 on CUDA and CPU, the fast path), ``"bf16"`` or ``"none"``
+            (fp32). fp16 is not offered (it is slow on CPU and needs loss scaling on GPU).
         extra: Free-form settings for the trainer.
 
     Shapes:
@@ -208,7 +209,7 @@ class TrainConfig:
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 1000
-    amp: str = "none"
+    amp: str = "auto"
     extra: dict = field(default_factory=dict)
 
 
