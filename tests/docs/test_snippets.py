@@ -35,14 +35,21 @@ def test_extractor_finds_blocks_and_honours_no_run() -> None:
 
 @pytest.fixture
 def restore_registries():
-    """Pages register example components (a plugin block, a preset): undo that after each page."""
+    """Pages register example components (a plugin block, a preset) and put a toy plugin distribution on
+    ``sys.path``: undo all of that after each page."""
+    import sys
+
     from fusionblocks import registry
     from fusionblocks.ffgan import presets
 
     registry.list_components()  # import the built-ins first, so that they are part of the snapshot
     saved = {kind: dict(registry.get_registry(kind)._entries) for kind in registry.KINDS}
     saved_presets = dict(presets.PRESETS)
+    saved_path = list(sys.path)
+    saved_plugin_state = dict(registry._plugins_state)
     yield
+    sys.path[:] = saved_path
+    registry._plugins_state.update(saved_plugin_state)
     for kind, entries in saved.items():
         reg = registry.get_registry(kind)
         reg._entries.clear()
