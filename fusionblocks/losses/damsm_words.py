@@ -72,7 +72,8 @@ def damsm_word_loss(
         Returns loss0, loss1: ``()``; scores: ``(B, B)``; attention: ``(B, T, h, w)``.
 
     Memory:
-        ``O(B² · T · h · w)`` (about 50 MB per intermediate at ``B=48, T=18, 17×17`` in float32).
+        ``O(B · W · h · w)`` with ``W`` the number of real words in the batch (the largest intermediate is the
+        ``(B, B, T, h·w)`` grid of the softmax over words: about 50 MB at ``B=48, T=18, 17×17`` in float32).
     """
     regions = check_image_features(regions, "regions")
     batch, channels, height, width = regions.shape
@@ -92,22 +93,27 @@ def damsm_word_loss(
         )
 
     dtype = torch.promote_types(regions.dtype, words.dtype)
-    pad = ~mask  # (B_i, T)
-    # Zero the padded words so that their content (even inf/nan) cannot reach any result or gradient.
-    e = words.to(dtype).masked_fill(pad[:, :, None], 0.0)  # (B_i, T, E)
+    nreg = height * width
+    # The two big products run over the W = Σ_i T_i real words only ("packed"): no FLOPs on padding, and the
+    # content of padded positions (even inf/nan) is never read, so it cannot reach any result or gradient. The
+    # padded (B_j, B_i, T, ·) layout is used only for the two cheap per-caption reductions over words.
+    cap, pos = mask.nonzero(as_tuple=True)  # caption index and position of every real word
+    e = words.to(dtype)[cap, pos]  # (W, E)
     v = regions.to(dtype).flatten(2)  # (B_j, E, R)
 
-    # Axes: j = image, i = caption, t = word, r = region, e = channel.
-    sim = torch.einsum("ite,jer->jitr", e, v)  # (B_j, B_i, T, R)
-    sim = sim.masked_fill(pad[None, :, :, None], float("-inf"))
-    sim = torch.softmax(sim, dim=2)  # over the caption's real words
-    attn = torch.softmax(gamma1 * sim, dim=3)  # over regions
-    context = torch.einsum("jitr,jer->jite", attn, v)  # (B_j, B_i, T, E)
+    # Axes: j = image, w = real word (of caption cap[w]), r = region, e = channel.
+    sim = torch.einsum("we,jer->jwr", e, v)  # (B_j, W, R)
+    grid = sim.new_full((batch, batch, length, nreg), float("-inf"))
+    grid[:, cap, pos] = sim
+    sim = torch.softmax(grid, dim=2)[:, cap, pos]  # softmax over each caption's real words -> (B_j, W, R)
+    attn = torch.softmax(gamma1 * sim, dim=2)  # over regions
+    context = torch.einsum("jwr,jer->jwe", attn, v)  # (B_j, W, E)
 
-    dot = torch.einsum("jite,ite->jit", context, e)
+    dot = (context * e[None]).sum(-1)
     norms = torch.linalg.vector_norm(context, dim=-1) * torch.linalg.vector_norm(e, dim=-1)[None]
-    cos = dot / norms.clamp_min(eps)  # (B_j, B_i, T)
-    word_logits = (gamma2 * cos).masked_fill(pad[None], float("-inf"))
+    cos = dot / norms.clamp_min(eps)  # (B_j, W)
+    word_logits = cos.new_full((batch, batch, length), float("-inf"))
+    word_logits[:, cap, pos] = gamma2 * cos
     score = torch.logsumexp(word_logits, dim=2)  # (B_j, B_i)
     if form == "paper":
         score = score / gamma2
@@ -116,8 +122,9 @@ def damsm_word_loss(
         scores = scores.masked_fill(same_class_mask(class_ids), float("-inf"))
     loss0, loss1 = matching_cross_entropy(scores)
 
-    own = torch.diagonal(attn, dim1=0, dim2=1).permute(2, 0, 1)  # (B, T, R): caption i over image i
-    own = own.masked_fill(pad[:, :, None], 0.0).reshape(batch, length, height, width)
+    own = attn.new_zeros(batch, length, nreg)  # caption i over its own image i, zero at padded words
+    own[cap, pos] = attn[cap, torch.arange(cap.numel(), device=cap.device)]
+    own = own.reshape(batch, length, height, width)
     return DAMSMLoss(loss0=loss0, loss1=loss1, scores=scores, attention=own)
 
 
