@@ -32,9 +32,11 @@ PYEOF
 "$PY" -c "import fusionblocks, timm, einops; print('imports ok')"
 
 STATUS=0
-echo "== 2. benchmark: reference vs fusionblocks on CUDA (no compile), batch 4 and 16 =="
+echo "== 2. benchmark: reference vs fusionblocks on CUDA (no compile; fused Adam as the trainer), batch 4 and 16 =="
 T=$(cap 175)
+# the JSON is rewritten after every case, so a timeout keeps what was measured (training first)
 if ! timeout "$T" "$PY" benchmarks/run.py --device cuda --no-compile --batches 4,16 --repeats 5 --warmup 2 \
+        --train-variants fp32,bf16,bf16+channels_last --rprec-samples 500 \
         --only train,sampling,ffblock,wordloss,rprecision --json "$RES/bench_cuda.json" 2>&1 | tee "$RES/bench_cuda.log"; then
     echo "!! benchmark step failed or timed out after ${T}s (see $RES/bench_cuda.log)"; STATUS=1
 fi
