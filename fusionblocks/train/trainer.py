@@ -224,8 +224,9 @@ class Trainer:
         self.image_encoder: nn.Module | None = getattr(gan, "image_encoder", None)
         if self.image_encoder is not None:
             self.image_encoder = self.image_encoder.to(self.device, memory_format=fmt).eval().requires_grad_(False)
+        # Fused Adam (one kernel for all parameters) on CUDA and CPU, where PyTorch implements it.
         self.optimizers = self.recipe.build_optimizers(
-            self.generator, list(self.discriminators), fused=True if self.device.type == "cuda" else None
+            self.generator, list(self.discriminators), fused=True if self.device.type in ("cuda", "cpu") else None
         )
 
         g_run: nn.Module = self.generator
