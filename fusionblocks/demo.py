@@ -229,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
     wall = time.perf_counter() - t0
     summary["wall_seconds"] = wall
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    from .metrics.report import json_safe
+
+    (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, default=str, allow_nan=False) + "\n")
     grids = sorted((out / "samples").glob("step_*.png"))
     print(f"[demo] done in {wall / 60:.1f} min. Files in {out}/:")
     print(f"  checkpoint      {result.checkpoint}")

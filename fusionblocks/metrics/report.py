@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EvalReport", "write_json", "write_markdown", "format_markdown"]
+__all__ = ["EvalReport", "json_safe", "write_json", "write_markdown", "format_markdown"]
 
 
 @dataclass
@@ -29,22 +29,27 @@ class EvalReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN/inf become ``None``)."""
-        return _clean({"metrics": self.metrics, "settings": self.settings, "warnings": self.warnings})
+        return json_safe({"metrics": self.metrics, "settings": self.settings, "warnings": self.warnings})
 
     def to_markdown(self) -> str:
         """The report as Markdown (see :func:`format_markdown`)."""
         return format_markdown(self)
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats replaced by ``None`` and 0-d tensors/arrays by numbers (for strict JSON).
+
+    Shapes:
+        Not tensor-valued (0-d tensors become Python numbers).
+    """
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
-        return _clean(value.item())
+        return json_safe(value.item())
     return value
 
 
@@ -79,7 +84,7 @@ def _rows(name: str, entry: dict[str, Any]) -> list[tuple[str, str, str]]:
         if check:
             rows.append(("Judge: all correct on real images", _num(check.get("all_correct"), 4), f"{check.get('images')} images"))
         return rows
-    return [(name, json.dumps(_clean(entry)), "")]
+    return [(name, json.dumps(json_safe(entry)), "")]
 
 
 def format_markdown(report: EvalReport) -> str:
@@ -90,7 +95,7 @@ def format_markdown(report: EvalReport) -> str:
             lines.append(f"| {label} | {value} | {note} |")
     lines += ["", "Settings:", ""]
     for key, value in report.settings.items():
-        lines.append(f"- `{key}`: {json.dumps(_clean(value), sort_keys=True)}")
+        lines.append(f"- `{key}`: {json.dumps(json_safe(value), sort_keys=True)}")
     if report.warnings:
         lines += ["", "Warnings:", ""]
         lines += [f"- **{w}**" for w in report.warnings]
