@@ -64,6 +64,17 @@ def test_train_resume_sample_eval(tmp_path, capsys):
                  "--batch-size", "4", "--out", str(report)]) == 0
     data = json.loads(report.read_text())
     assert "rprec" in json.dumps(data)
+    # the attribute judge's classifier is trained once and cached in the run folder, then reused
+    judge = run / "shape_classifier.safetensors"
+    assert not judge.exists()
+    assert main(["eval", "--checkpoint", str(run), "--metrics", "attributes", "--num-samples", "4",
+                 "--batch-size", "4", "--out", str(report)]) == 0
+    assert judge.exists()
+    cached = judge.stat().st_mtime_ns
+    assert main(["eval", "--checkpoint", str(run), "--metrics", "attributes", "--num-samples", "4",
+                 "--batch-size", "4", "--out", str(report)]) == 0
+    assert judge.stat().st_mtime_ns == cached
+    assert "color" in json.dumps(json.loads(report.read_text()))
 
 
 def test_errors_name_the_problem(tmp_path, capsys):

@@ -29,7 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inception-weights", help="local Inception weights for FID/KID/IS")
     p.add_argument("--clip-weights", help="local open_clip checkpoint for clip / rprec_clip")
     p.add_argument("--clip-model", default="ViT-B-32")
-    p.add_argument("--shape-classifier", help="cache file of the CaptionedShapes judge's shape classifier")
+    p.add_argument("--shape-classifier",
+                   help="cache file of the CaptionedShapes judge's shape classifier (default: "
+                        "shape_classifier.safetensors in the run folder, trained and saved there on first use)")
     p.add_argument("--allow-random-weights", action="store_true",
                    help="allow random Inception/CLIP weights (smoke tests only; numbers are meaningless)")
     p.add_argument("--batch-size", type=int, default=32)
@@ -57,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         captions = build_dataset(gan.config, split="test", root=args.data, seed=args.seed)
 
+    shape_classifier = args.shape_classifier
+    if shape_classifier is None and ("attributes" in args.metrics or args.metrics.strip() == "all"):
+        # the run folder (checkpoints live in <run>/checkpoints/<step>/); the demo leaves its judge there
+        shape_classifier = str(Path(ck.path).parent.parent / "shape_classifier.safetensors")
+
     def sample_fn(batch_captions: list[str]) -> torch.Tensor:
         return generate(gan.generator, gan.text_encoder, batch_captions, seed=None,
                         batch_size=args.batch_size).images[-1]
@@ -66,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         reference=args.reference, inception_weights=args.inception_weights,
         allow_random_weights=args.allow_random_weights, clip_model=args.clip_model, clip_weights=args.clip_weights,
         text_encoder=gan.text_encoder, image_encoder=gan.image_encoder,
-        shape_classifier_path=args.shape_classifier, seed=args.seed, device=device,
+        shape_classifier_path=shape_classifier, seed=args.seed, device=device,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
