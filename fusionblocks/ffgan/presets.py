@@ -66,6 +66,22 @@ def preset_config(name: str) -> FFGANConfig:
     return fn()
 
 
+def _official(
+    name: str, *, res_blocks: int, vocab_size: int, max_words: int, batch_size: int, damsm_lambda: float,
+    epochs: int, dataset: str, captions_per_image: int,
+) -> FFGANConfig:
+    """The official FF-GAN configuration shared by ``cub256`` and ``coco256`` (spec ffgan.md §0): unmasked word
+    attention and CA sampling at inference as in the released code, DAMSM Inception image encoder."""
+    return FFGANConfig(
+        name=name,
+        model=ModelConfig(mask_padding=False, ca_sample_in_eval=True, res_blocks=res_blocks),
+        text=TextConfig(vocab_size=vocab_size, max_words=max_words),
+        image=ImageConfig(encoder="image.damsm_inception"),
+        train=TrainConfig(batch_size=batch_size, damsm_lambda=damsm_lambda, epochs=epochs),
+        data=DataConfig(dataset=dataset, captions_per_image=captions_per_image),
+    )
+
+
 @register_preset("cub256", paper="arXiv 2302.08706 (FF-GAN), bird_DMGAN.yml")
 def cub256() -> FFGANConfig:
     """Official FF-GAN on CUB-200 (``bird_DMGAN.yml``).
@@ -73,13 +89,9 @@ def cub256() -> FFGANConfig:
     Shapes:
         Not applicable.
     """
-    return FFGANConfig(
-        name="cub256",
-        model=ModelConfig(mask_padding=False, ca_sample_in_eval=True, res_blocks=2),
-        text=TextConfig(vocab_size=5450, max_words=18),
-        image=ImageConfig(encoder="image.damsm_inception"),
-        train=TrainConfig(batch_size=4, damsm_lambda=5.0, epochs=800),
-        data=DataConfig(dataset="cub", captions_per_image=10),
+    return _official(
+        "cub256", res_blocks=2, vocab_size=5450, max_words=18, batch_size=4, damsm_lambda=5.0, epochs=800,
+        dataset="cub", captions_per_image=10,
     )
 
 
@@ -90,13 +102,9 @@ def coco256() -> FFGANConfig:
     Shapes:
         Not applicable.
     """
-    return FFGANConfig(
-        name="coco256",
-        model=ModelConfig(mask_padding=False, ca_sample_in_eval=True, res_blocks=3),
-        text=TextConfig(vocab_size=27297, max_words=12),
-        image=ImageConfig(encoder="image.damsm_inception"),
-        train=TrainConfig(batch_size=16, damsm_lambda=50.0, epochs=200),
-        data=DataConfig(dataset="coco", captions_per_image=5),
+    return _official(
+        "coco256", res_blocks=3, vocab_size=27297, max_words=12, batch_size=16, damsm_lambda=50.0, epochs=200,
+        dataset="coco", captions_per_image=5,
     )
 
 
