@@ -171,6 +171,22 @@ class Recipe:
         """
         return torch.randn(batch_size, self.z_dim, device=like.device)
 
+    def generate(
+        self, modules: TrainModules, batch: TrainBatch, autocast: Callable[[], ContextManager]
+    ) -> tuple[Any, list[torch.Tensor], Any, list[nn.Module]]:
+        """The start of every iteration: encode the text (frozen, no grad), draw ``z``, run the generator.
+
+        Shapes:
+            returns ``(text, reals, out, discriminators)``: TextFeatures of the B captions, the real images per
+            scale, the ``GeneratorOutput`` and the discriminators as a list.
+        """
+        text = encode_text(modules.text_encoder, batch)
+        reals = list(batch.images)
+        z = self.sample_noise(reals[0].shape[0], reals[0])
+        with autocast():
+            out = modules.generator(z, text.sentence, text.words, text.mask)
+        return text, reals, out, list(modules.discriminators)
+
     def iteration(
         self,
         modules: TrainModules,
@@ -224,13 +240,8 @@ class FFGANRecipe(Recipe):
         """One FF-GAN iteration: D step per scale, then the G step (Ds frozen); see the class docstring."""
         from ..losses import bce_stage_d, bce_stage_g, damsm_sentence_loss, damsm_word_loss, kl_ca, mismatch_pairs
 
-        text = encode_text(modules.text_encoder, batch)
-        reals = list(batch.images)
+        text, reals, out, discriminators = self.generate(modules, batch, autocast)
         bsz = reals[0].shape[0]
-        z = self.sample_noise(bsz, reals[0])
-        with autocast():
-            out = modules.generator(z, text.sentence, text.words, text.mask)
-        discriminators = list(modules.discriminators)
         _check_scales(reals, out.images, len(discriminators))
         image_index, caption_index = mismatch_pairs(
             bsz, batch.class_ids, self.skip_same_class, device=reals[0].device
@@ -326,13 +337,7 @@ class DFGANRecipe(Recipe):
         """One DF-GAN iteration; see the class docstring."""
         from ..losses import hinge_d, hinge_g, ma_gp
 
-        text = encode_text(modules.text_encoder, batch)
-        reals = list(batch.images)
-        bsz = reals[0].shape[0]
-        z = self.sample_noise(bsz, reals[0])
-        with autocast():
-            out = modules.generator(z, text.sentence, text.words, text.mask)
-        discriminators = list(modules.discriminators)
+        text, reals, out, discriminators = self.generate(modules, batch, autocast)
         _check_scales(reals[-len(out.images):], out.images, len(discriminators))
         reals = reals[-len(out.images):]
         losses: dict[str, torch.Tensor] = {}
