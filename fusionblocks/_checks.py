@@ -13,6 +13,7 @@ import torch
 __all__ = [
     "check_tensor",
     "check_image_features",
+    "check_images",
     "check_words",
     "check_sentence",
     "check_mask",
@@ -42,6 +43,14 @@ def check_image_features(x: object, name: str, channels: int | None = None) -> t
     x = check_tensor(x, name, ndim=4)
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{name}: expected {channels} channels (B, {channels}, H, W), got shape {_shape(x)}")
+    return x
+
+
+def check_images(x: object, name: str, size: int) -> torch.Tensor:
+    """``x`` must be RGB images ``(B, 3, size, size)``."""
+    x = check_image_features(x, name, 3)
+    if tuple(x.shape[-2:]) != (size, size):
+        raise ValueError(f"{name}: expected {size}x{size} images, got shape {_shape(x)}")
     return x
 
 

@@ -114,3 +114,16 @@ def test_lengths_to_mask_matches_reference(lengths: list[int], extra: int) -> No
 def test_lengths_to_mask_rejects_non_vector() -> None:
     with pytest.raises(ValueError, match=r"^lengths: expected a 1-D tensor \(B,\), got shape \(2, 2\)$"):
         lengths_to_mask(torch.ones(2, 2, dtype=torch.long))
+
+
+def test_check_images_names_the_argument_and_the_size() -> None:
+    import pytest
+    import torch
+
+    from fusionblocks._checks import check_images
+
+    assert check_images(torch.zeros(2, 3, 8, 8), "images", 8).shape == (2, 3, 8, 8)
+    with pytest.raises(ValueError, match=r"images: expected 8x8 images"):
+        check_images(torch.zeros(2, 3, 16, 16), "images", 8)
+    with pytest.raises(ValueError, match=r"images: expected 3 channels"):
+        check_images(torch.zeros(2, 1, 8, 8), "images", 8)

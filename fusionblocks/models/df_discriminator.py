@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .._checks import check_image_features, check_positive_int, check_same_batch, check_sentence
+from .._checks import check_images, check_positive_int, check_same_batch, check_sentence
 from ..registry import register
 from .df_down_block import DFDownBlock
 from .outputs import DiscriminatorOutput
@@ -87,11 +87,7 @@ class DFDiscriminator(nn.Module):
 
     def trunk(self, images: torch.Tensor) -> torch.Tensor:
         """Image → ``(B, 8nf, 4, 4)`` features."""
-        images = check_image_features(images, "images", 3)
-        if tuple(images.shape[-2:]) != (self.image_size, self.image_size):
-            raise ValueError(
-                f"images: expected {self.image_size}x{self.image_size} images, got shape {tuple(images.shape)}"
-            )
+        images = check_images(images, "images", self.image_size)
         h = self.conv_img(images)
         for block in self.blocks:
             h = block(h)

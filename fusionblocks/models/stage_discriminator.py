@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .._checks import check_image_features, check_positive_int, check_same_batch, check_sentence
+from .._checks import check_images, check_positive_int, check_same_batch, check_sentence
 from ..registry import register
 from .outputs import DiscriminatorOutput
 from .spectral import conv2d, conv_lrelu
@@ -118,11 +118,7 @@ class StageDiscriminator(nn.Module):
 
     def trunk(self, images: torch.Tensor) -> torch.Tensor:
         """Image → ``(B, feature_channels, 4, 4)`` features."""
-        images = check_image_features(images, "images", 3)
-        if tuple(images.shape[-2:]) != (self.image_size, self.image_size):
-            raise ValueError(
-                f"images: expected {self.image_size}x{self.image_size} images, got shape {tuple(images.shape)}"
-            )
+        images = check_images(images, "images", self.image_size)
         h = self.encoder(images)
         for block in self.down:
             h = block(h)
