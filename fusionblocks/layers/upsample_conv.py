@@ -11,8 +11,11 @@ of the upsampled image is the upsampled zero border of the input.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 __all__ = ["upsample_nearest_conv3x3"]
 
@@ -48,7 +51,59 @@ def upsample_nearest_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.
     out_channels = weight.shape[0]
     kernels = torch.cat([_collapse(_collapse(weight, 2, a), 3, b) for a, b in _PHASES])  # (4·O, I, 2, 2)
     phased = F.conv2d(F.pad(x, (1, 1, 1, 1)), kernels, None if bias is None else bias.repeat(4))  # (B, 4·O, H+1, W+1)
-    phased = phased.unflatten(1, (4, out_channels))
-    # phase (a, b) of output pixel (2i + a, 2j + b) is the 2×2 window whose top-left corner is padded (i + a, j + b)
-    out = torch.stack([phased[:, k, :, a : a + height, b : b + width] for k, (a, b) in enumerate(_PHASES)], dim=2)
-    return F.pixel_shuffle(out.reshape(batch, out_channels * 4, height, width), 2)
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    return _InterleavePhases.apply(phased.unflatten(1, (4, out_channels)), channels_last)
+
+
+def _phase_view(phased: torch.Tensor) -> torch.Tensor:
+    """View ``phased`` as the interleaved image: ``view[n, o, i, a, j, b] = phased[n, 2a + b, o, i + a, j + b]``.
+
+    The offset of that element is linear in every index, so one strided view (no copy) holds all four phases.
+
+    Shapes:
+        - phased: ``(B, 4, O, H + 1, W + 1)``, any strides.
+        - returns: ``(B, O, H, 2, W, 2)``.
+    """
+    batch, _, channels, height, width = phased.shape
+    s_n, s_k, s_o, s_h, s_w = phased.stride()
+    return phased.as_strided(
+        (batch, channels, height - 1, 2, width - 1, 2),
+        (s_n, s_o, s_h, 2 * s_k + s_h, s_w, s_k + s_w),
+        phased.storage_offset(),
+    )
+
+
+class _InterleavePhases(torch.autograd.Function):
+    """Interleave the four phase maps into the upsampled image, with its adjoint as the backward.
+
+    Phase ``k = 2a + b`` of output pixel ``(2i + a, 2j + b)`` is the 2×2 window whose top-left corner is padded
+    ``(i + a, j + b)``, i.e. ``phased[:, k, :, i + a, j + b]`` (see :func:`_phase_view`). One strided copy each way;
+    autograd's backward of four slices would instead allocate, zero and add four full-size copies of ``phased``.
+
+    Shapes:
+        - phased: ``(B, 4, O, H + 1, W + 1)``.
+        - output: ``(B, O, 2H, 2W)``, channels-last in memory when ``channels_last``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, phased: torch.Tensor, channels_last: bool) -> torch.Tensor:
+        batch, _, channels, height, width = phased.shape
+        height, width = height - 1, width - 1
+        if channels_last:
+            out = phased.new_empty(batch, height, 2, width, 2, channels).permute(0, 5, 1, 2, 3, 4)
+        else:
+            out = phased.new_empty(batch, channels, height, 2, width, 2)
+        out.copy_(_phase_view(phased))
+        return out.view(batch, channels, 2 * height, 2 * width)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:
+        batch, channels, height2, width2 = grad_out.shape
+        height, width = height2 // 2, width2 // 2
+        grad_phased = grad_out.new_empty(batch, 4, channels, height + 1, width + 1)
+        _phase_view(grad_phased).copy_(grad_out.reshape(batch, channels, height, 2, width, 2))
+        for k, (a, b) in enumerate(_PHASES):  # the row and column of each phase's windows that no pixel uses
+            grad_phased[:, k, :, height if a == 0 else 0, :] = 0
+            grad_phased[:, k, :, :, width if b == 0 else 0] = 0
+        return grad_phased, None

@@ -19,16 +19,22 @@ from fusionblocks.layers.upsample_conv import upsample_nearest_conv3x3
     height=st.integers(1, 7),
     width=st.integers(1, 7),
     with_bias=st.booleans(),
+    channels_last=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_equals_interpolate_then_conv(batch, cin, cout, height, width, with_bias, seed):
+def test_equals_interpolate_then_conv(batch, cin, cout, height, width, with_bias, channels_last, seed):
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, cin, height, width, generator=g, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(batch, cin, height, width, generator=g, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
     weight = torch.randn(cout, cin, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(cout, generator=g, dtype=torch.float64, requires_grad=True) if with_bias else None
     fast = upsample_nearest_conv3x3(x, weight, bias)
     slow = F.conv2d(F.interpolate(x, scale_factor=2.0, mode="nearest"), weight, bias, padding=1)
     assert fast.shape == (batch, cout, 2 * height, 2 * width)
+    if channels_last and cin > 1 and height * width > 1:  # otherwise x is contiguous in both layouts
+        assert fast.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(fast, slow, atol=1e-10, rtol=0)
     upstream = torch.randn(slow.shape, generator=g, dtype=torch.float64)
     inputs = [x, weight] + ([bias] if with_bias else [])
@@ -51,3 +57,16 @@ def test_bad_kernel_is_named():
         upsample_nearest_conv3x3(torch.randn(1, 2, 4, 4), torch.randn(3, 2, 5, 5))
     with pytest.raises(ValueError, match="x"):
         upsample_nearest_conv3x3(torch.randn(1, 3, 4, 4), torch.randn(3, 2, 3, 3))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_phase_interleave_backward_is_its_adjoint(channels_last):
+    from fusionblocks.layers.upsample_conv import _InterleavePhases
+
+    phased = torch.randn(2, 4, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda p: _InterleavePhases.apply(p, channels_last), (phased,))
+    # every element of phased that no output pixel reads (one row and one column per phase) gets a zero gradient
+    out = _InterleavePhases.apply(phased, channels_last)
+    (grad,) = torch.autograd.grad(out, phased, torch.ones_like(out))
+    assert grad.sum().item() == out.numel()
+    assert ((grad == 0) | (grad == 1)).all()
