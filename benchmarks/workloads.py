@@ -75,17 +75,6 @@ def load_library_from_reference(gan: Any, ref: Any) -> None:
         load_image_encoder_from_reference(gan.image_encoder, ref.image_encoder)
 
 
-def _drop_attention_maps(generator: nn.Module) -> None:
-    """Make every FF-GAN stage fusion return no attention map (word attention then uses SDPA)."""
-    for stage in generator.stages:
-        fusion = stage.fusion
-
-        def forward(h, words, mask, sentence, _f=fusion):  # type: ignore[no-untyped-def]
-            return torch.cat([_f.ffblock(h, words, mask), _f.gsr(h, sentence)], dim=1), None
-
-        fusion.forward = forward
-
-
 class LibraryTrainer:
     """fusionblocks' iteration as the trainer runs it: ``recipe.iteration`` + EMA update.
 
@@ -95,9 +84,7 @@ class LibraryTrainer:
         bf16: bf16 autocast.
         channels_last: Convert the convolutional modules and the real images to channels-last.
         compile: ``torch.compile`` the generator and discriminators.
-        fused: Fused Adam (default: on CUDA, as the trainer).
-        attention_maps: False prototypes training without the per-stage attention maps, so that the FF-Block's
-            word attention takes its SDPA path (the stage fusions are patched on this copy only).
+        fused: Fused Adam (default on, as the trainer uses it on CPU and CUDA).
     """
 
     def __init__(
@@ -108,7 +95,6 @@ class LibraryTrainer:
         channels_last: bool = False,
         compile: bool = False,
         fused: bool | None = None,
-        attention_maps: bool = True,
     ) -> None:
         from fusionblocks.train.ema import ModelEMA
         from fusionblocks.train.recipes import TrainModules
@@ -116,14 +102,12 @@ class LibraryTrainer:
         self.gan = gan
         self.device = device
         self.channels_last = channels_last
-        if not attention_maps:
-            _drop_attention_maps(gan.generator)
         if channels_last:
             for m in (gan.generator, gan.discriminators, gan.image_encoder):
                 if m is not None:
                     _to_channels_last(m)
         if fused is None:
-            fused = True if device.type == "cuda" else None
+            fused = device.type in ("cuda", "cpu")
         self.optimizers = gan.recipe.build_optimizers(gan.generator, list(gan.discriminators), fused=fused)
         self.ema = ModelEMA(gan.generator, decay=0.999)
         g, ds = gan.generator, list(gan.discriminators)
@@ -175,11 +159,10 @@ def make_train(
         gan = base if i == 0 else copy.deepcopy(base)
         bf16 = "bf16" in name
         cl = "channels_last" in name
-        fused = True if ("fused_adam" in name or device.type == "cuda") else None
+        fused = None if "unfused_adam" in name else True  # the trainer's default: fused Adam
         trainer = LibraryTrainer(
-            gan, device, bf16=bf16, channels_last=cl, compile="compile" in name, fused=fused,
-            attention_maps="no_attention_maps" not in name,
-        )  # fmt: skip
+            gan, device, bf16=bf16, channels_last=cl, compile="compile" in name, fused=fused
+        )
         images = [x.contiguous(memory_format=torch.channels_last) for x in imgs] if cl else imgs
         tb = TrainBatch(images=images, captions=None, tokens=tokens, lengths=lens, class_ids=class_t)
         out[f"fusionblocks {name}"] = (lambda t=trainer, b=tb: t.step(b))
@@ -299,8 +282,8 @@ def make_ffblock(
         items=batch,
         params={"batch": batch, "size": size, "words": words, "channels": 64},
         notes=[
-            "'+attention map' is the path the generator takes today (StackedGenerator asks every stage for its "
-            "attention map, so WordContextAttention cannot use SDPA)"
+            "'+attention map' is the path of sampling (the maps feed the attention grids); training asks the "
+            "generator for no maps, so its FF-Blocks take the SDPA path"
         ],
     )
 

@@ -45,7 +45,7 @@ class AttnGANStageFusion(nn.Module):
     Shapes:
         - h: ``(B, C, H, W)``; words: ``(B, T, word_dim)``; mask: ``(B, T)`` bool or None;
           sentence: ``(B, sentence_dim)`` or None (ignored).
-        - output: ``(fused (B, 2C, H, W), attention (B, T, H, W))``.
+        - output: ``(fused (B, 2C, H, W), attention (B, T, H, W))`` (attention None with ``return_attention=False``).
     """
 
     def __init__(self, channels: int, word_dim: int, sentence_dim: int, mask_padding: bool = True) -> None:
@@ -56,8 +56,19 @@ class AttnGANStageFusion(nn.Module):
         self.out_channels = 2 * channels
 
     def forward(
-        self, h: torch.Tensor, words: torch.Tensor, mask: torch.Tensor | None, sentence: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Concatenate ``h`` with its word context; see the class docstring for shapes."""
-        context, attn = self.attention(h, words, mask, return_attention=True)
+        self,
+        h: torch.Tensor,
+        words: torch.Tensor,
+        mask: torch.Tensor | None,
+        sentence: torch.Tensor | None = None,
+        return_attention: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Concatenate ``h`` with its word context; see the class docstring for shapes.
+
+        ``return_attention=False`` returns ``None`` for the map, which lets the word attention take its SDPA path.
+        """
+        if return_attention:
+            context, attn = self.attention(h, words, mask, return_attention=True)
+        else:
+            context, attn = self.attention(h, words, mask), None
         return torch.cat([h, context], dim=1), attn

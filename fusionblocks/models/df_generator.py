@@ -107,8 +107,13 @@ class DFGenerator(nn.Module):
         sentence: torch.Tensor,
         words: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        *,
+        return_attention: bool = True,
     ) -> GeneratorOutput:
-        """Generate a batch of images; see the class docstring for shapes."""
+        """Generate a batch of images; see the class docstring for shapes.
+
+        ``return_attention=False`` returns no FF-Block attention maps (their word attention then runs as SDPA).
+        """
         z = check_tensor(z, "z", ndim=2)
         if z.shape[1] != self.z_dim:
             raise ValueError(f"z: expected (B, {self.z_dim}), got shape {tuple(z.shape)}")
@@ -126,7 +131,10 @@ class DFGenerator(nn.Module):
             h = block(h, cond)
             key = str(h.shape[-1])
             if key in self.ffblocks:
-                h, attn = self.ffblocks[key](h, words, mask, return_attention=True)
-                attention.append(attn)
+                if return_attention:
+                    h, attn = self.ffblocks[key](h, words, mask, return_attention=True)
+                    attention.append(attn)
+                else:
+                    h = self.ffblocks[key](h, words, mask)
         image = torch.tanh(self.to_rgb(F.leaky_relu(h, 0.2)))
         return GeneratorOutput(images=[image], attention=attention, mu=None, logvar=None)

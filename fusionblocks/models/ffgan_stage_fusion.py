@@ -46,7 +46,7 @@ class FFGANStageFusion(nn.Module):
     Shapes:
         - h: ``(B, C, H, W)``; words: ``(B, T, word_dim)``; mask: ``(B, T)`` bool or None;
           sentence: ``(B, sentence_dim)``.
-        - output: ``(fused (B, 2C, H, W), attention (B, T, H, W))``.
+        - output: ``(fused (B, 2C, H, W), attention (B, T, H, W))`` (attention None with ``return_attention=False``).
     """
 
     def __init__(
@@ -64,8 +64,19 @@ class FFGANStageFusion(nn.Module):
         self.out_channels = 2 * channels
 
     def forward(
-        self, h: torch.Tensor, words: torch.Tensor, mask: torch.Tensor | None, sentence: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fuse words and sentence into ``h``; see the class docstring for shapes."""
-        fused, attn = self.ffblock(h, words, mask, return_attention=True)
+        self,
+        h: torch.Tensor,
+        words: torch.Tensor,
+        mask: torch.Tensor | None,
+        sentence: torch.Tensor,
+        return_attention: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Fuse words and sentence into ``h``; see the class docstring for shapes.
+
+        ``return_attention=False`` returns ``None`` for the map, which lets the word attention take its SDPA path.
+        """
+        if return_attention:
+            fused, attn = self.ffblock(h, words, mask, return_attention=True)
+        else:
+            fused, attn = self.ffblock(h, words, mask), None
         return torch.cat([fused, self.gsr(h, sentence)], dim=1), attn

@@ -7,6 +7,7 @@ from torch import nn
 
 from .._checks import check_positive_int
 from ..layers import ResBlockGLU, UpBlock
+from .._signatures import accepts_keyword
 from .stage_fusion import check_stage_fusion_output
 
 __all__ = ["RefinementStage"]
@@ -23,7 +24,8 @@ class RefinementStage(nn.Module):
 
     Shapes:
         - h: ``(B, channels, H, W)``; words: ``(B, T, Dw)``; mask: ``(B, T)`` or None; sentence: ``(B, Ds)``.
-        - output: ``(h' (B, channels, 2H, 2W), attention (B, T, H, W) or None)``.
+        - output: ``(h' (B, channels, 2H, 2W), attention (B, T, H, W) or None)`` (None with
+          ``return_attention=False``).
     """
 
     def __init__(self, channels: int, fusion: nn.Module, res_blocks: int = 2, fusion_name: str = "fusion") -> None:
@@ -33,19 +35,33 @@ class RefinementStage(nn.Module):
             raise ValueError(f"res_blocks: expected a non-negative integer, got {res_blocks!r}")
         self.fusion = fusion
         self.fusion_name = fusion_name
+        self._fusion_takes_flag = accepts_keyword(fusion, "return_attention")
         width = int(fusion.out_channels)
         self.residual = nn.Sequential(*(ResBlockGLU(width) for _ in range(res_blocks)))
         self.upsample = UpBlock(width, channels)
 
     def forward(
-        self, h: torch.Tensor, words: torch.Tensor, mask: torch.Tensor | None, sentence: torch.Tensor
+        self,
+        h: torch.Tensor,
+        words: torch.Tensor,
+        mask: torch.Tensor | None,
+        sentence: torch.Tensor,
+        return_attention: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Refine and upsample ``h``; see the class docstring for shapes."""
+        """Refine and upsample ``h``; see the class docstring for shapes.
+
+        With ``return_attention=False`` no map is returned; a fusion whose ``forward`` takes ``return_attention``
+        is told so (FF-GAN's and AttnGAN's then run SDPA attention), any other fusion's map is dropped.
+        """
+        if return_attention or not self._fusion_takes_flag:
+            result = self.fusion(h, words, mask, sentence)
+        else:
+            result = self.fusion(h, words, mask, sentence, return_attention=False)
         fused, attn = check_stage_fusion_output(
-            self.fusion(h, words, mask, sentence),
+            result,
             self.fusion_name,
             h.shape[0],
             int(self.fusion.out_channels),
             tuple(h.shape[-2:]),
         )
-        return self.upsample(self.residual(fused)), attn
+        return self.upsample(self.residual(fused)), (attn if return_attention else None)

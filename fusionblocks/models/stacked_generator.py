@@ -101,6 +101,7 @@ class StackedGenerator(nn.Module):
         mask: torch.Tensor | None = None,
         *,
         sample_ca: bool | None = None,
+        return_attention: bool = True,
     ) -> GeneratorOutput:
         """Generate one image per stage; see the class docstring for shapes.
 
@@ -110,6 +111,8 @@ class StackedGenerator(nn.Module):
             words: Word features.
             mask: Word mask (True = real token) or None.
             sample_ca: Force (True) or disable (False) the CA noise; None follows the module mode.
+            return_attention: False returns no attention maps (``attention == []``), so that word attention can
+                run as ``scaled_dot_product_attention``; training does this, sampling keeps the maps.
         """
         z = check_tensor(z, "z", ndim=2)
         if z.shape[1] != self.z_dim:
@@ -125,7 +128,7 @@ class StackedGenerator(nn.Module):
         images = [self.heads[0](h)]
         attention: list[torch.Tensor] = []
         for stage, head in zip(self.stages, self.heads[1:]):
-            h, attn = stage(h, words, mask, sentence)
+            h, attn = stage(h, words, mask, sentence, return_attention=return_attention)
             images.append(head(h))
             if attn is not None:
                 attention.append(attn)

@@ -8,7 +8,10 @@ third-party plugin blocks:
 - constructed as ``Block(channels, word_dim, sentence_dim, **kwargs)``;
 - has an integer attribute ``out_channels`` (the residual trunk of the stage runs at that width);
 - called as ``block(h, words, mask, sentence)`` and returns ``(fused, attention)`` where ``attention`` is a word
-  attention map or ``None``.
+  attention map or ``None``;
+- optionally takes a keyword ``return_attention``: training calls it with ``False`` (no map is wanted, so the block
+  may skip computing one, e.g. to use ``scaled_dot_product_attention``); blocks without it are called as above
+  and their map is dropped.
 
 Shapes:
     - h: ``(B, channels, H, W)``; words: ``(B, T, word_dim)``; mask: ``(B, T)`` bool (True = real token);
@@ -23,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from .._signatures import accepts_keyword
 from ..registry import get, get_registry
 
 __all__ = ["StageFusion", "build_stage_fusion", "check_stage_fusion_output"]
@@ -67,16 +71,8 @@ def build_stage_fusion(
     Shapes:
         See the module docstring.
     """
-    import inspect
-
-    target = get("layer", name)
-    try:
-        params = inspect.signature(target).parameters
-        accepts_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        if "mask_padding" in kwargs and "mask_padding" not in params and not accepts_var_kw:
-            kwargs = {k: v for k, v in kwargs.items() if k != "mask_padding"}
-    except (TypeError, ValueError):
-        pass
+    if "mask_padding" in kwargs and not accepts_keyword(get("layer", name), "mask_padding"):
+        kwargs = {k: v for k, v in kwargs.items() if k != "mask_padding"}
     module = get_registry("layer").create(
         name, channels=channels, word_dim=word_dim, sentence_dim=sentence_dim, **kwargs
     )

@@ -170,3 +170,29 @@ def test_token_ids_are_used_with_vocabulary_encoders() -> None:
     assert torch.isfinite(losses["g"])
     with pytest.raises(ValueError, match="captions"):
         gan.recipe.iteration(modules, TrainBatch(images=images, captions=None), opts)
+
+
+def test_training_asks_the_generator_for_no_attention_maps_when_it_can() -> None:
+    gan = build_ffgan("tiny64", **tiny_overrides("tiny64"))
+    opts = gan.recipe.build_optimizers(gan.generator, gan.discriminators)
+    seen: list[dict] = []
+
+    class Recording(torch.nn.Module):  # a wrapper in the style of DDP: the real generator is ``.module``
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, *args, **kwargs):
+            seen.append(kwargs)
+            return self.module(*args, **kwargs)
+
+    class NoFlag(Recording):  # a user generator without the keyword still trains
+        def forward(self, z, sentence, words, mask):
+            seen.append({})
+            return self.module(z, sentence, words, mask)
+
+    for wrapper, expected in ((Recording, {"return_attention": False}), (NoFlag, {})):
+        seen.clear()
+        modules = TrainModules(wrapper(gan.generator), list(gan.discriminators), gan.text_encoder, gan.image_encoder)
+        losses = gan.recipe.iteration(modules, batch_for(gan.image_sizes), opts)
+        assert seen == [expected] and torch.isfinite(losses["g"])

@@ -135,6 +135,9 @@ def test_df_generator_and_discriminator_shapes_and_ffblocks() -> None:
     assert [tuple(i.shape) for i in out.images] == [(3, 3, 32, 32)]
     assert [tuple(a.shape) for a in out.attention] == [(3, 4, 8, 8), (3, 4, 16, 16)]
     assert out.mu is None and out.logvar is None
+    no_maps = g(z, s, words, mask, return_attention=False)  # training's call: the FF-Blocks' attention runs as SDPA
+    assert no_maps.attention == []
+    torch.testing.assert_close(no_maps.images[0], out.images[0], atol=1e-5, rtol=1e-5)
     plain = DFGenerator(nf=4, z_dim=6, sentence_dim=5, image_size=32)
     assert plain(z, s).attention == [] and plain.image_sizes == [32]
     with pytest.raises(ValueError, match="ffblock_resolutions"):

@@ -167,3 +167,46 @@ def test_constructor_checks() -> None:
         _small(ngf=0)
     with pytest.raises(ValueError, match="res_blocks"):
         _small(res_blocks=-1)
+
+
+@given(
+    fusion=st.sampled_from(["ffgan.stage_fusion", "attngan.stage_fusion"]),
+    mask_padding=st.booleans(),
+    lengths=st.lists(st.integers(1, 5), min_size=2, max_size=3),  # batch ≥ 2: BatchNorm in training mode
+)
+def test_without_attention_maps_the_images_are_the_same(fusion, mask_padding, lengths) -> None:
+    """Training asks for no maps (the word attention then runs as SDPA): same images, forward and backward."""
+    torch.manual_seed(0)
+    g = _small(stage_fusion=fusion, mask_padding=mask_padding).train()
+    z, s, w, m = _inputs(batch=len(lengths), steps=5, lengths=lengths)
+    with_maps = g(z, s, w, m, sample_ca=False)
+    without = g(z, s, w, m, sample_ca=False, return_attention=False)
+    assert without.attention == [] and len(with_maps.attention) == 2
+    for a, b in zip(with_maps.images, without.images):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+    grads = [torch.autograd.grad(sum(i.sum() for i in o.images), list(g.parameters())) for o in (with_maps, without)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_a_fusion_without_the_flag_still_works_and_its_map_is_dropped() -> None:
+    calls = []
+
+    class PlainFusion(nn.Module):  # the minimal protocol: no return_attention keyword
+        def __init__(self, channels, word_dim, sentence_dim):
+            super().__init__()
+            self.out_channels = channels
+
+        def forward(self, h, words, mask, sentence):
+            calls.append(h.shape)
+            return h, torch.zeros(h.shape[0], words.shape[1], *h.shape[-2:])
+
+    get_registry("layer").register("test.plain_fusion", PlainFusion)
+    try:
+        g = _small(stage_fusion="test.plain_fusion").eval()
+        z, s, w, m = _inputs()
+        assert len(g(z, s, w, m).attention) == 2
+        assert g(z, s, w, m, return_attention=False).attention == []
+        assert len(calls) == 4
+    finally:
+        get_registry("layer").unregister("test.plain_fusion")
