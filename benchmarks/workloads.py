@@ -326,12 +326,6 @@ def make_word_loss(
 
         return fn
 
-    def packed_fn() -> None:
-        from .packed_word_loss import damsm_word_loss_packed
-
-        l0, l1, _ = damsm_word_loss_packed(regions, w, mask, class_ids=class_t)
-        (l0 + l1).backward()
-
     return Case(
         name=f"word_loss_b{batch}",
         description=f"DAMSM word loss forward+backward, batch {batch}, T={words}, 17×17 regions, class masking",
@@ -339,7 +333,6 @@ def make_word_loss(
             "reference fp32": ref_fn,
             "fusionblocks fp32": lib_fn(False),
             "fusionblocks bf16": lib_fn(True),
-            "prototype fp32: packed real words": packed_fn,
         },
         items=batch,
         params={"batch": batch, "words": words},
