@@ -439,20 +439,22 @@ class Trainer:
 
         Args:
             resume: ``True``: continue from the newest checkpoint in ``out_dir`` if there is one;
-                a path: continue from that checkpoint; ``False``: start at step 0.
+                a path: continue from that checkpoint; ``False``: continue from this trainer's own state (step 0
+                when fresh). Calling ``fit`` again after raising ``config.steps`` therefore trains on.
 
         Returns:
             :class:`TrainResult`.
 
         Raises:
-            FileExistsError: ``resume`` is False but ``out_dir`` already holds checkpoints (never overwritten).
+            FileExistsError: a fresh trainer (step 0) with ``resume=False`` finds checkpoints in ``out_dir`` (an
+                earlier run is never overwritten).
             NonFiniteLossError: A loss became NaN/Inf (the last good checkpoint stays on disk).
             CheckpointError: ``resume`` names a corrupt or truncated checkpoint.
 
         Shapes:
             Not tensor-valued.
         """
-        if not resume and list_checkpoints(self.out_dir):
+        if not resume and self.step == 0 and list_checkpoints(self.out_dir):
             raise FileExistsError(
                 f"out_dir: {self.out_dir} already holds checkpoints (newest {list_checkpoints(self.out_dir)[-1].name}); "
                 "resume it (resume=True / --resume) or choose another folder"

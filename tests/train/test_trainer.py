@@ -102,6 +102,18 @@ def test_resume_from_corrupt_checkpoint_names_the_file(tmp_path):
     assert trainer.fit(resume=older).step == 3
 
 
+def test_fit_again_with_more_steps_trains_on_like_one_run(tmp_path):
+    full = Trainer(build_toy(0), _data(), tmp_path / "full", _cfg(steps=5))
+    full.fit()
+    trainer = Trainer(build_toy(0), _data(), tmp_path / "twice", _cfg(steps=2, checkpoint_every=1))
+    trainer.fit()
+    trainer.cfg.steps = 5
+    assert trainer.fit().step == 5
+    _assert_same_state(full, trainer)
+    steps = [r["step"] for r in map(json.loads, (tmp_path / "twice" / "metrics.jsonl").read_text().splitlines())]
+    assert steps == [1, 2, 3, 4, 5]
+
+
 def test_fresh_start_never_overwrites_an_existing_run(tmp_path):
     Trainer(build_toy(0), _data(), tmp_path, _cfg(steps=1)).fit()
     with pytest.raises(FileExistsError, match="already holds checkpoints"):
