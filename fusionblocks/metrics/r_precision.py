@@ -100,7 +100,8 @@ def sample_mismatched_captions(
         Caption indices of the mismatches (CPU, long).
 
     Raises:
-        ValueError: some image has fewer than ``num_mismatches`` eligible captions (the message names them).
+        ValueError: some image has fewer than ``num_mismatches`` eligible captions (with ``replacement``: none);
+            the message names them.
 
     Shapes:
         true_caption_index, image_class_ids: ``(N,)``; caption_class_ids: ``(M,)``;
@@ -138,12 +139,14 @@ def sample_mismatched_captions(
         count = torch.searchsorted(sorted_cls, image_cls, right=True) - start
 
     eligible = num_captions - count  # (N,)
-    short = (eligible < num_mismatches).nonzero().flatten()
+    needed = 1 if replacement else num_mismatches  # independent draws may repeat a caption
+    short = (eligible < needed).nonzero().flatten()
     if short.numel():
+        hint = "use more captions" if replacement else "use more captions, fewer candidates or replacement=True"
         raise ValueError(
             f"num_mismatches: {short.numel()} image(s) (e.g. index {short.tolist()[:8]}) have only "
             f"{int(eligible[short].min())} eligible mismatched caption(s) (other classes), fewer than the "
-            f"{num_mismatches} needed; use more captions or fewer candidates"
+            f"{needed} needed{' without replacement' if not replacement else ''}; {hint}"
         )
 
     rows = true_index.shape[0]

@@ -129,6 +129,22 @@ def test_too_few_eligible_mismatches_is_a_clear_error():
         r_precision(codes, codes, torch.arange(40))  # 39 others < 99
 
 
+def test_with_replacement_few_eligible_captions_are_enough():
+    caption_cls = torch.tensor([0] * 50 + [1] * 3)  # class-0 images have only 3 eligible mismatches
+    image_cls, true = torch.tensor([0, 1]), torch.tensor([0, 50])
+    mis = sample_mismatched_captions(true, 53, 99, image_cls, caption_cls, replacement=True, generator=_gen(3))
+    assert mis.shape == (2, 99)
+    assert set(mis[0].tolist()) == {50, 51, 52}  # 99 draws from 3 captions: each is drawn
+    assert not bool((caption_cls[mis] == image_cls[:, None]).any())
+    out = r_precision(torch.randn(2, 4), torch.randn(53, 4), true, image_cls, caption_cls, replacement=True, folds=2)
+    assert out.candidates.shape == (2, 100)
+    with pytest.raises(ValueError, match="replacement=True"):  # the error says what would work
+        sample_mismatched_captions(true, 53, 99, image_cls, caption_cls)
+    with pytest.raises(ValueError, match="have only 0 eligible"):  # a class that owns every caption
+        sample_mismatched_captions(torch.tensor([0]), 3, 5, torch.tensor([0]), torch.zeros(3, dtype=torch.long),
+                                   replacement=True)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "name"),
     [
