@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     gan.generator = generator
     heldout_dir = out / "heldout"
     sample_to_folder(gan, heldout, heldout_dir, num=1, seed=args.seed + 1)
-    final = generate(generator, gan.text_encoder, [c for c in FINAL_CAPTIONS for _ in range(4)], seed=args.seed + 2)
+    final = generate(generator, gan.text_encoder, [c for c in FINAL_CAPTIONS for _ in range(4)], seed=args.seed + 2,
+                     return_attention=False)
     caption_grid(final.images[-1], [c for c in FINAL_CAPTIONS for _ in range(4)], columns=8,
                  path=out / "final_grid.png")
 
@@ -219,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             AttributeJudge = None
         if AttributeJudge is not None:
             judge = AttributeJudge.build(out / "shape_classifier.safetensors", self_check_images=100, seed=args.seed)
-            images = generate(generator, gan.text_encoder, heldout, seed=args.seed + 1).images[-1]
+            images = generate(
+                generator, gan.text_encoder, heldout, seed=args.seed + 1, return_attention=False
+            ).images[-1]
             verdict = judge(images, heldout)
             summary["attributes"] = verdict.to_dict()
             acc = verdict.accuracy

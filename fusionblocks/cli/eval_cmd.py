@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     def sample_fn(batch_captions: list[str]) -> torch.Tensor:
         return generate(gan.generator, gan.text_encoder, batch_captions, seed=None,
-                        batch_size=args.batch_size).images[-1]
+                        batch_size=args.batch_size, return_attention=False).images[-1]
 
     report = evaluate(
         sample_fn, captions, metrics=args.metrics, num_samples=args.num_samples, batch_size=args.batch_size,

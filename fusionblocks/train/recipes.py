@@ -23,7 +23,7 @@ from typing import Any, Callable, ContextManager, Iterator, Sequence
 import torch
 from torch import nn
 
-from .._signatures import accepts_keyword
+from .._signatures import wrapped_module_accepts_keyword
 
 __all__ = ["TrainBatch", "TrainModules", "Recipe", "FFGANRecipe", "DFGANRecipe", "encode_text", "frozen"]
 
@@ -68,17 +68,6 @@ def _unwrap(module: nn.Module) -> nn.Module:
     while hasattr(module, "module") and isinstance(module.module, nn.Module):
         module = module.module
     return module
-
-
-def _takes_return_attention(generator: nn.Module) -> bool:
-    """Whether the generator, and every DDP / ``torch.compile`` wrapper around it, takes ``return_attention``."""
-    inner: nn.Module | None = generator
-    while inner is not None:
-        if not accepts_keyword(inner, "return_attention"):
-            return False
-        wrapped = [getattr(inner, name, None) for name in ("module", "_orig_mod")]  # DDP, torch.compile
-        inner = next((w for w in wrapped if isinstance(w, nn.Module)), None)
-    return True
 
 
 def encode_text(text_encoder: nn.Module, batch: TrainBatch) -> Any:
@@ -197,7 +186,7 @@ class Recipe:
         reals = list(batch.images)
         z = self.sample_noise(reals[0].shape[0], reals[0])
         # no loss reads the attention maps: not asking for them lets word attention run as SDPA
-        no_maps = {"return_attention": False} if _takes_return_attention(modules.generator) else {}
+        no_maps = {"return_attention": False} if wrapped_module_accepts_keyword(modules.generator, "return_attention") else {}
         with autocast():
             out = modules.generator(z, text.sentence, text.words, text.mask, **no_maps)
         return text, reals, out, list(modules.discriminators)

@@ -9,6 +9,8 @@ from typing import Any, Callable, ContextManager, Sequence
 import torch
 from torch import nn
 
+from .._signatures import wrapped_module_accepts_keyword
+
 __all__ = ["generator_z_dim", "make_noise", "generate"]
 
 
@@ -70,6 +72,7 @@ def generate(
     truncation: float | None = None,
     batch_size: int = 32,
     autocast: Callable[[], ContextManager] = contextlib.nullcontext,
+    return_attention: bool = True,
 ) -> Any:
     """Encode ``captions`` and run the generator in eval mode (restoring the modules' modes afterwards).
 
@@ -85,6 +88,8 @@ def generate(
         truncation: Optional truncation (see :func:`make_noise`).
         batch_size: Captions per forward pass.
         autocast: Autocast context factory.
+        return_attention: False asks the generator for no attention maps (``attention == []``; faster, and no
+            ``(B, T, H, W)`` maps are kept), e.g. when sampling for metrics.
 
     Returns:
         A ``GeneratorOutput`` with float32 CPU tensors: ``images`` per scale and ``attention`` per stage.
@@ -106,6 +111,9 @@ def generate(
     text_encoder.eval()
     outs = []
     devices = [device] if device.type == "cuda" else []
+    flag = {} if return_attention or not wrapped_module_accepts_keyword(generator, "return_attention") else {
+        "return_attention": False
+    }
     try:
         with torch.random.fork_rng(devices=devices):
             if seed is not None:
@@ -114,7 +122,8 @@ def generate(
                 chunk = list(captions[start : start + batch_size])
                 with autocast():
                     text = text_encoder(chunk)
-                    out = generator(noise[start : start + len(chunk)].to(device), text.sentence, text.words, text.mask)
+                    z = noise[start : start + len(chunk)].to(device)
+                    out = generator(z, text.sentence, text.words, text.mask, **flag)
                 outs.append(out)
     finally:
         generator.train(modes[0])
