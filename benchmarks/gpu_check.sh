@@ -8,7 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 FUSIONBLOCKS_DISABLE_PLUGINS=1 PYTHONUNBUFFERED=1
-PY=${PYTHON:-python}
+# the first interpreter that has torch: $PYTHON, else python3 (the device image's PyTorch), else python
+PY=${PYTHON:-}
+if [[ -z "$PY" ]]; then
+    for candidate in python3 python; do
+        if command -v "$candidate" >/dev/null && "$candidate" -c "import torch" 2>/dev/null; then PY=$candidate; break; fi
+    done
+fi
+[[ -n "$PY" ]] || { echo "FATAL: no python with torch found (set PYTHON=...)" >&2; exit 3; }
 RES=${OUT:-benchmarks/gpu_results}
 mkdir -p "$RES"
 START=$(date +%s)
