@@ -8,6 +8,7 @@ from torch import nn
 from ..layers import LayerExample, WordContextAttention
 from ..layers._example import example_generator
 from ..registry import register
+from .stage_fusion import call_with_optional_map
 
 __all__ = ["AttnGANStageFusion"]
 
@@ -67,8 +68,5 @@ class AttnGANStageFusion(nn.Module):
 
         ``return_attention=False`` returns ``None`` for the map, which lets the word attention take its SDPA path.
         """
-        if return_attention:
-            context, attn = self.attention(h, words, mask, return_attention=True)
-        else:
-            context, attn = self.attention(h, words, mask), None
+        context, attn = call_with_optional_map(self.attention, h, words, mask, return_attention=return_attention)
         return torch.cat([h, context], dim=1), attn

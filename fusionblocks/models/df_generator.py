@@ -14,6 +14,7 @@ from ..layers import FFBlock
 from ..registry import register
 from .df_up_block import DFUpBlock
 from .outputs import GeneratorOutput
+from .stage_fusion import call_with_optional_map
 
 __all__ = ["DFGenerator", "df_channel_plan"]
 
@@ -131,10 +132,8 @@ class DFGenerator(nn.Module):
             h = block(h, cond)
             key = str(h.shape[-1])
             if key in self.ffblocks:
-                if return_attention:
-                    h, attn = self.ffblocks[key](h, words, mask, return_attention=True)
+                h, attn = call_with_optional_map(self.ffblocks[key], h, words, mask, return_attention=return_attention)
+                if attn is not None:
                     attention.append(attn)
-                else:
-                    h = self.ffblocks[key](h, words, mask)
         image = torch.tanh(self.to_rgb(F.leaky_relu(h, 0.2)))
         return GeneratorOutput(images=[image], attention=attention, mu=None, logvar=None)

@@ -8,6 +8,7 @@ from torch import nn
 from ..layers import FFBlock, GSR, LayerExample
 from ..layers._example import example_generator
 from ..registry import register
+from .stage_fusion import call_with_optional_map
 
 __all__ = ["FFGANStageFusion"]
 
@@ -75,8 +76,5 @@ class FFGANStageFusion(nn.Module):
 
         ``return_attention=False`` returns ``None`` for the map, which lets the word attention take its SDPA path.
         """
-        if return_attention:
-            fused, attn = self.ffblock(h, words, mask, return_attention=True)
-        else:
-            fused, attn = self.ffblock(h, words, mask), None
+        fused, attn = call_with_optional_map(self.ffblock, h, words, mask, return_attention=return_attention)
         return torch.cat([fused, self.gsr(h, sentence)], dim=1), attn

@@ -29,7 +29,7 @@ from torch import nn
 from .._signatures import accepts_keyword
 from ..registry import get, get_registry
 
-__all__ = ["StageFusion", "build_stage_fusion", "check_stage_fusion_output"]
+__all__ = ["StageFusion", "build_stage_fusion", "check_stage_fusion_output", "call_with_optional_map"]
 
 
 @runtime_checkable
@@ -104,3 +104,19 @@ def check_stage_fusion_output(out: Any, name: str, batch: int, out_channels: int
         got = tuple(attn.shape) if isinstance(attn, torch.Tensor) else type(attn).__name__
         raise ValueError(f"stage_fusion {name}: expected attention (B, T, H, W) or None, got {got}")
     return fused, attn
+
+
+def call_with_optional_map(
+    block: nn.Module, *args: Any, return_attention: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Run a layer with a ``return_attention`` switch (FFBlock, WordContextAttention) as ``(output, map or None)``.
+
+    Without the map the layer may take a faster path (``scaled_dot_product_attention``).
+
+    Shapes:
+        Those of ``block``; the map is ``(B, T, H, W)`` or None.
+    """
+    if return_attention:
+        out, attention = block(*args, return_attention=True)
+        return out, attention
+    return block(*args), None
