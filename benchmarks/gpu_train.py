@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _median(values: list[float]) -> float | None:
+    return sorted(values)[len(values) // 2] if values else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not torch.cuda.is_available() and not args.allow_cpu:
@@ -128,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         "step_s": step_s,
         "steps": result.step,
         "train_s": total_train_s,
-        "images_per_s_steady": (extra * args.batch_size / main_s) if extra else None,
+        "images_per_s_steady": (extra * args.batch_size / main_s) if extra else None,  # includes the final save
+        # the trainer's own per-window rate over the main phase: excludes the checkpoint written at the end
+        "images_per_s_logged_median": _median(
+            [r["images_per_s"] for r in records if r.get("step", 0) > warm + calib and "images_per_s" in r]
+        ),
         "images_per_s_including_warmup": result.step * args.batch_size / total_train_s,
         "data_loader_images_per_s": data_rate,
         "cuda_max_allocated_gb": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
