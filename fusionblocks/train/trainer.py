@@ -77,7 +77,9 @@ class TrainerConfig:
         seed: Seed of the run (rank ``r`` seeds its RNGs with ``seed + r``; the data order uses ``seed``).
         device: ``"auto"`` (CUDA, else MPS, else CPU) or a device string.
         precision: ``"auto"`` (bf16 on CUDA/CPU), ``"bf16"`` or ``"fp32"``. fp16 is refused.
-        channels_last: Use channels-last memory format for images and convolutional models.
+        channels_last: Use channels-last memory format for images and convolutional models (meant for GPUs: on
+            CPU, PyTorch's NHWC BatchNorm backward makes an FF-GAN iteration about 20 % slower; see
+            docs/performance.md).
         compile: ``torch.compile`` the generator and discriminators.
         num_workers: DataLoader workers.
         log_every: Steps between ``metrics.jsonl`` records (losses averaged over the window).
