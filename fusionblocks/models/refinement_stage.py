@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from ..layers import ResBlockGLU, UpBlock
 from .._signatures import accepts_keyword
+from ..layers import ResBlockGLU, UpBlock
 from .stage_fusion import check_stage_fusion_output
 
 __all__ = ["RefinementStage"]

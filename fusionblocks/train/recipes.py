@@ -186,7 +186,8 @@ class Recipe:
         reals = list(batch.images)
         z = self.sample_noise(reals[0].shape[0], reals[0])
         # no loss reads the attention maps: not asking for them lets word attention run as SDPA
-        no_maps = {"return_attention": False} if wrapped_module_accepts_keyword(modules.generator, "return_attention") else {}
+        takes_flag = wrapped_module_accepts_keyword(modules.generator, "return_attention")
+        no_maps = {"return_attention": False} if takes_flag else {}
         with autocast():
             out = modules.generator(z, text.sentence, text.words, text.mask, **no_maps)
         return text, reals, out, list(modules.discriminators)

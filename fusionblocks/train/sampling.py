@@ -111,9 +111,8 @@ def generate(
     text_encoder.eval()
     outs = []
     devices = [device] if device.type == "cuda" else []
-    flag = {} if return_attention or not wrapped_module_accepts_keyword(generator, "return_attention") else {
-        "return_attention": False
-    }
+    skip_maps = not return_attention and wrapped_module_accepts_keyword(generator, "return_attention")
+    flag = {"return_attention": False} if skip_maps else {}
     try:
         with torch.random.fork_rng(devices=devices):
             if seed is not None:
