@@ -73,14 +73,18 @@ def check_sentence(sentence: object, name: str, dim: int | None = None) -> torch
 
 
 def check_mask(mask: object, name: str, batch: int, length: int, *, require_real_token: bool = True) -> torch.Tensor:
-    """``mask`` must be a bool (B, T) tensor, True = real token; every row needs one real token."""
+    """``mask`` must be a bool (B, T) tensor, True = real token; every row needs one real token.
+
+    The real-token check reads the mask's values, so it is skipped while ``torch.compile`` traces (it would split
+    the graph at every call); eager calls always run it.
+    """
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"{name}: expected a bool torch.Tensor (B, T), got {type(mask).__name__}")
     if mask.dtype != torch.bool:
         raise TypeError(f"{name}: expected dtype torch.bool (True = real token), got {mask.dtype}")
     if mask.ndim != 2 or mask.shape[0] != batch or mask.shape[1] != length:
         raise ValueError(f"{name}: expected shape ({batch}, {length}) to match the words, got {_shape(mask)}")
-    if require_real_token:
+    if require_real_token and not torch.compiler.is_compiling():
         empty = (~mask.any(dim=1)).nonzero().flatten()
         if empty.numel():
             raise ValueError(

@@ -66,11 +66,9 @@ def _phase_view(phased: torch.Tensor) -> torch.Tensor:
     """
     batch, _, channels, height, width = phased.shape
     s_n, s_k, s_o, s_h, s_w = phased.stride()
-    return phased.as_strided(
-        (batch, channels, height - 1, 2, width - 1, 2),
-        (s_n, s_o, s_h, 2 * s_k + s_h, s_w, s_k + s_w),
-        phased.storage_offset(),
-    )
+    # no storage_offset argument: the view keeps phased's own (and torch.compile traces it without a graph break)
+    size = (batch, channels, height - 1, 2, width - 1, 2)
+    return phased.as_strided(size, (s_n, s_o, s_h, 2 * s_k + s_h, s_w, s_k + s_w))
 
 
 class _InterleavePhases(torch.autograd.Function):

@@ -70,3 +70,22 @@ def test_phase_interleave_backward_is_its_adjoint(channels_last):
     (grad,) = torch.autograd.grad(out, phased, torch.ones_like(out))
     assert grad.sum().item() == out.numel()
     assert ((grad == 0) | (grad == 1)).all()
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_upblock_compiles_as_one_graph_with_the_same_values_and_gradients(channels_last):
+    torch._dynamo.reset()
+    block = UpBlock(6, 4)
+    x = torch.randn(2, 6, 5, 7)
+    if channels_last:
+        block, x = block.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    compiled = torch.compile(block, backend="aot_eager", fullgraph=True)  # fullgraph: a graph break fails
+    inputs = [x, block.conv.weight]
+    eager_out = block(x)  # training mode: batch statistics, so both calls compute the same function
+    upstream = torch.randn_like(eager_out)
+    eager_grads = torch.autograd.grad(eager_out, inputs, upstream)
+    compiled_out = compiled(x)
+    torch.testing.assert_close(compiled_out, eager_out)
+    for a, b in zip(torch.autograd.grad(compiled_out, inputs, upstream), eager_grads):
+        torch.testing.assert_close(a, b)
