@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -38,10 +39,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--allow-cpu", action="store_true", help="permit a CPU dry run (tiny batches)")
     return p.parse_args(argv)
-
-
-def _median(values: list[float]) -> float | None:
-    return sorted(values)[len(values) // 2] if values else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                 pass
     loss_values = [v for r in records for k, v in r.items() if isinstance(v, float) and k not in ("images_per_s",)]
     finite = all(math.isfinite(v) for v in loss_values)
+    main_rates = [r["images_per_s"] for r in records if r.get("step", 0) > warm + calib and "images_per_s" in r]
     report = {
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
         "batch_size": args.batch_size,
@@ -134,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_s": total_train_s,
         "images_per_s_steady": (extra * args.batch_size / main_s) if extra else None,  # includes the final save
         # the trainer's own per-window rate over the main phase: excludes the checkpoint written at the end
-        "images_per_s_logged_median": _median(
-            [r["images_per_s"] for r in records if r.get("step", 0) > warm + calib and "images_per_s" in r]
-        ),
+        "images_per_s_logged_median": statistics.median(main_rates) if main_rates else None,
         "images_per_s_including_warmup": result.step * args.batch_size / total_train_s,
         "data_loader_images_per_s": data_rate,
         "cuda_max_allocated_gb": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
