@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .attngan import AttnGANDataset, COCODataset, CUBDataset, read_class_info, read_cub_bboxes, read_key_list
 from .caption_folder import CaptionFolder
-from .captioned_shapes import (
+from .shapes import (
     BACKGROUND,
     COLORS,
     NUM_CLASSES,

@@ -33,7 +33,7 @@ def size_thresholds() -> dict[str, float]:
     The geometric mean of the largest small area and the smallest large area the renderer can produce (diameters
     ``SIZE_DIAMETERS ± DIAMETER_JITTER``; areas ``π/4 d²``, ``(0.85 d)²``, ``3√3/4 (0.6 d)²``).
     """
-    from ..data.captioned_shapes import DIAMETER_JITTER, SIZE_DIAMETERS, SQUARE_SIDE, TRIANGLE_CIRCUMRADIUS
+    from ..data.shapes import DIAMETER_JITTER, SIZE_DIAMETERS, SQUARE_SIDE, TRIANGLE_CIRCUMRADIUS
 
     factor = {
         "circle": math.pi / 4,
@@ -178,7 +178,7 @@ class AttributeJudge:
     ) -> None:
         if not isinstance(classifier, ShapeClassifier):
             raise TypeError(f"classifier: expected a ShapeClassifier, got {type(classifier).__name__}")
-        from ..data.captioned_shapes import SHAPES, parse_caption, position_from_centroid
+        from ..data.shapes import SHAPES, parse_caption, position_from_centroid
 
         self.classifier = classifier.eval()
         self.classifier_report = classifier_report
@@ -202,7 +202,7 @@ class AttributeJudge:
         return cls(classifier, report, self_check_images=self_check_images, seed=seed)
 
     def _run_self_check(self, count: int, seed: int) -> dict[str, Any]:
-        from ..data.captioned_shapes import CaptionedShapes
+        from ..data.shapes import CaptionedShapes
 
         ds = CaptionedShapes(size=count, resolution=WORKING_RESOLUTION, split="test", seed=seed + 7, max_objects=2)
         images = torch.stack([ds.render(i) for i in range(count)])

@@ -79,7 +79,7 @@ def shape_crops_from_dataset(
     Shapes:
         - output: crops ``(N, 1, 24, 24)``, labels ``(N,)`` long with ``N = num_images`` (rounded per resolution).
     """
-    from ..data.captioned_shapes import SHAPES, CaptionedShapes
+    from ..data.shapes import SHAPES, CaptionedShapes
 
     crops, labels = [], []
     per = max(1, num_images // len(resolutions))

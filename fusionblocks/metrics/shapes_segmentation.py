@@ -19,7 +19,7 @@ CROP_SIZE = 24
 
 def palette_tensor() -> tuple[torch.Tensor, list[str]]:
     """The CaptionedShapes palette with the background first: ``(1 + len(COLORS), 3)`` RGB in 0..255, and names."""
-    from ..data.captioned_shapes import BACKGROUND, COLORS
+    from ..data.shapes import BACKGROUND, COLORS
 
     names = ["background", *COLORS]
     rgb = torch.tensor([BACKGROUND, *COLORS.values()], dtype=torch.float32)
