@@ -1,6 +1,7 @@
-"""Benchmark: vectorised ``damsm_word_loss`` vs the official per-caption loop (spec §3.3, §12 pitfall 20).
+"""Benchmark: vectorised ``damsm_word_loss`` vs the official per-caption loop (docs/ffgan.md "DAMSM losses",
+docs/ffgan.md "Where the official code and the paper differ").
 
-The naive version below is written from the spec: a Python loop over the captions ``i``, each caption's true
+The naive version below is written from docs/ffgan.md: a Python loop over the captions ``i``, each caption's true
 words ``e_i`` (``T_i`` of them) scored against every image at once. Both versions run forward + backward (the
 GAN and DAMSM training use the gradient) at T = 18 words, 17 × 17 regions, E = 256, float32; measurements
 alternate between the two after a warm-up and the median is reported. Not a test.

@@ -1,7 +1,8 @@
 """Pooled R-precision: encode every needed caption once, then score all samples in one batched product.
 
 Used by the benchmark as the fusionblocks side when ``fusionblocks.metrics`` has no ``r_precision`` yet, and as a
-prototype of it (spec ffgan.md §12 item 21: "pre-encode all test captions once and sample the indices").
+prototype of it (docs/ffgan.md "Where the official code and the paper differ": "pre-encode all test captions once and
+sample the indices").
 Same hits as the official loop given the same candidate indices (see ``tests/benchmarks``).
 """
 

@@ -18,7 +18,7 @@ from .harness import Case
 
 __all__ = ["make_ffblock", "make_rprecision", "make_sampling", "make_train", "make_word_loss", "random_captions"]
 
-VOCAB = 5450  # CUB vocabulary (spec §4.1)
+VOCAB = 5450  # CUB vocabulary (docs/ffgan.md "DAMSM encoders")
 
 
 def random_captions(
@@ -220,7 +220,7 @@ def make_sampling(device: torch.device, batch: int, seed: int = 0, log: Callable
         },
         items=batch,
         params={"batch": batch},
-        notes=["reference runs with autograd on, as the official eval loop does on current PyTorch (§12 item 22)"],
+        notes=["reference runs with autograd on, as the official eval loop does on current PyTorch"],
     )
 
 

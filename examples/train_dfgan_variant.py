@@ -1,5 +1,5 @@
 """Train a DF-GAN variant built from registered blocks: DF-GAN's single-stage generator with FF-Blocks
-(word-level fusion) after its 64² and 128² blocks (preset ``dfgan_ffblock``), hinge + MA-GP (spec ffgan.md §8.1).
+(word-level fusion) after its 64² and 128² blocks (preset ``dfgan_ffblock``), hinge + MA-GP (docs/ffgan.md, "DF-GAN").
 
 Change ``--preset dfgan`` for plain DF-GAN 2022, or swap parts with ``--set`` (e.g. ``--set
 model.ffblock_resolutions=[32,64]``). Data: the AttnGAN layout (see ``train_ffgan_cub.py``); the text encoder is

@@ -13,9 +13,6 @@ __all__ = ["accepts_keyword", "wrapped_module_accepts_keyword"]
 def accepts_keyword(target: Callable[..., Any] | nn.Module, name: str) -> bool:
     """True when ``target`` (a callable, a class, or an ``nn.Module`` whose ``forward`` is inspected) can be called
     with the keyword argument ``name``: a parameter of that name or ``**kwargs``. False when it has no signature.
-
-    Shapes:
-        Not applicable.
     """
     if isinstance(target, nn.Module):
         target = target.forward
@@ -31,9 +28,6 @@ def accepts_keyword(target: Callable[..., Any] | nn.Module, name: str) -> bool:
 def wrapped_module_accepts_keyword(module: nn.Module, name: str) -> bool:
     """True when ``module`` and every module it wraps (DDP's ``.module``, ``torch.compile``'s ``._orig_mod``) can
     be called with the keyword argument ``name``.
-
-    Shapes:
-        Not applicable.
     """
     inner: nn.Module | None = module
     while inner is not None:

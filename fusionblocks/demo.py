@@ -2,8 +2,9 @@
 
 1. Build the ``tiny64`` preset at 32² (two stages 16²→32², FF-Block + GSR refinement, small BiLSTM text encoder,
    small CNN image encoder), with short-run settings: EMA 0.99, single-object images.
-2. Pre-train its DAMSM text and image encoders on CaptionedShapes (:func:`fusionblocks.train.damsm_pretrain`).
-3. Train the GAN with the FF-GAN recipe (per-scale BCE + DAMSM + KL) with :class:`fusionblocks.train.Trainer`:
+2. Pre-train its DAMSM text and image encoders on CaptionedShapes (``fusionblocks.train.damsm_pretrain``).
+3. Train the GAN with the FF-GAN recipe (per-scale BCE + DAMSM + KL) with
+[`fusionblocks.train.Trainer`][fusionblocks.train.trainer.Trainer]:
    checkpoints, ``metrics.jsonl`` and sample grids with word-attention maps over training.
 4. Sample held-out captions (the dataset's test split) and a final grid; judge colours with the CaptionedShapes
    attribute judge.
@@ -140,11 +141,7 @@ def _choose_threads(spec: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo; returns the exit status.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Run the demo; returns the exit status."""
     args = _parse(argv)
     t0 = time.perf_counter()
     budget = args.budget_minutes * 60.0

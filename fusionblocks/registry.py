@@ -1,7 +1,7 @@
-"""Component registry: one :class:`Registry` per kind, plus entry-point plugin discovery.
+"""Component registry: one [`Registry`][fusionblocks.registry.Registry] per kind, plus entry-point plugin discovery.
 
 Components are registered under namespaced, lower-case, dotted names (``ffgan.ffblock``,
-``attngan.word_attention``, ``text.clip`` ...) and built with :func:`create`::
+``attngan.word_attention``, ``text.clip`` ...) and built with [`create`][fusionblocks.registry.create]::
 
     from fusionblocks import register, create, list_components
 
@@ -69,7 +69,7 @@ class Registry:
     """Name → constructor mapping for one component kind.
 
     Args:
-        kind: The component kind (one of :data:`KINDS`).
+        kind: The component kind (one of ``KINDS``).
     """
 
     def __init__(self, kind: str) -> None:

@@ -1,7 +1,9 @@
 """A plain re-implementation of the official FF-GAN formulation, for side-by-side benchmarks only.
 
-Written from ``spec/ffgan.md`` §1–§3 and §6.1 (no code copied from the official repositories). It keeps the official
-*formulation and its inefficiencies on purpose* (spec §12 items 20–23): bmm + softmax word attention (no SDPA), the
+Written from docs/ffgan.md "Architecture" and docs/ffgan.md "R-precision" (no code copied from the official
+repositories). It keeps the official
+*formulation and its inefficiencies on purpose* (docs/ffgan.md "Where the official code and the paper differ"): bmm +
+softmax word attention (no SDPA), the
 per-caption Python loop of the DAMSM word loss, per-sample R-precision that re-encodes 99 captions, text encoded with
 autograd on, discriminator weight gradients accumulated during the generator step, NCHW layout, sigmoid + ``BCELoss``
 and a custom power-iteration spectral norm whose ``u``/``v`` are parameters.

@@ -1,4 +1,4 @@
-"""Reference FF-GAN / DM-GAN discriminators (spec ffgan.md §2). Benchmarks only.
+"""Reference FF-GAN / DM-GAN discriminators (docs/ffgan.md "Discriminators"). Benchmarks only.
 
 Spectral norm (custom, :class:`SpectralNorm`) on every trunk conv and on ``jointConv``; biases everywhere; no
 BatchNorm; LeakyReLU 0.2; heads end in a sigmoid, as the official code (the losses use ``nn.BCELoss``).

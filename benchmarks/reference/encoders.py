@@ -1,4 +1,4 @@
-"""Reference DAMSM encoders (spec ffgan.md §4). Benchmarks only.
+"""Reference DAMSM encoders (docs/ffgan.md "DAMSM encoders"). Benchmarks only.
 
 ``RNN_ENCODER``: embedding → dropout → 1-layer BiLSTM over a packed batch sorted by decreasing length; words
 ``(B, 256, T)`` and sentence ``(B, 256)``. ``CNN_ENCODER``: a torchvision Inception-v3 called layer by layer on
@@ -37,7 +37,8 @@ class RNN_ENCODER(nn.Module):
         self.nhidden = nhidden // 2
         self.encoder = nn.Embedding(ntoken, ninput)
         self.drop = nn.Dropout(drop_prob)
-        # The official code passes dropout=0.5 to a 1-layer LSTM, which has no effect (spec §12 item 43).
+        # The official code passes dropout=0.5 to a 1-layer LSTM, which has no effect (docs/ffgan.md "Where the
+        # official code and the paper differ").
         self.rnn = nn.LSTM(ninput, self.nhidden, 1, batch_first=True, bidirectional=True)
         self.encoder.weight.data.uniform_(-0.1, 0.1)
 

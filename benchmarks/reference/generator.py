@@ -1,8 +1,10 @@
-"""Reference FF-GAN generator (official formulation, spec ffgan.md §1). Benchmarks only.
+"""Reference FF-GAN generator (official formulation, docs/ffgan.md "Architecture"). Benchmarks only.
 
 Words are ``(B, D, T)`` as in the official code. Attention is bmm + an explicit softmax on a 2-D view (no SDPA), the
-layout is NCHW, the CA noise is sampled in every mode, the padded-word mask is passed but not applied (§1.6), and the
-upsampling modules are built as ``nn.Upsample`` modules. The unused DM-GAN memory sub-modules (§1.4, "dead
+layout is NCHW, the CA noise is sampled in every mode, the padded-word mask is passed but not applied (docs/ffgan.md
+"Padded-word masking"), and the
+upsampling modules are built as ``nn.Upsample`` modules. The unused DM-GAN memory sub-modules (docs/ffgan.md
+"Refinement stage", "dead
 parameters") are not built: they never take part in the computation.
 """
 
@@ -87,7 +89,8 @@ class GET_IMAGE_G(nn.Module):
 
 
 class CA_NET(nn.Module):
-    """Conditioning augmentation; samples ε in every mode (official behaviour, spec §1.2).
+    """Conditioning augmentation; samples ε in every mode (official behaviour, docs/ffgan.md "Conditioning
+    augmentation").
 
     Shapes:
         - text_embedding: ``(B, t_dim)``; outputs c, mu, logvar ``(B, c_dim)`` each.
@@ -115,7 +118,7 @@ class CA_NET(nn.Module):
 
 
 class INIT_STAGE_G(nn.Module):
-    """fc([c; z]) → BN1d → GLU → 4×4 → four up blocks (spec §1.3).
+    """fc([c; z]) → BN1d → GLU → 4×4 → four up blocks (docs/ffgan.md "Initial stage").
 
     Shapes:
         - z: ``(B, nz)``; c: ``(B, ncf)``; output ``(B, ngf/16, 64, 64)``.
@@ -142,7 +145,8 @@ class INIT_STAGE_G(nn.Module):
 
 
 class WordAttention(nn.Module):
-    """Official word attention: bmm logits, softmax over words on a 2-D view, bmm context (spec §1.4 step 1).
+    """Official word attention: bmm logits, softmax over words on a 2-D view, bmm context (docs/ffgan.md "Refinement
+    stage").
 
     Shapes:
         - x: ``(B, idf, H, W)``; context (words): ``(B, cdf, T)``.
@@ -180,7 +184,7 @@ class WordAttention(nn.Module):
 
 
 class ACM(nn.Module):
-    """``x * conv(conv(img)) + conv(conv(img))`` (spec §1.4 step 2).
+    """``x * conv(conv(img)) + conv(conv(img))`` (docs/ffgan.md "Refinement stage").
 
     Shapes:
         - x: ``(B, C, H, W)``; img (the word context): ``(B, Cc, H, W)``; output ``(B, C, H, W)``.
@@ -199,7 +203,7 @@ class ACM(nn.Module):
 
 
 class SentenceAttention(nn.Module):
-    """Per-channel spatial softmax of ``h * s'`` times ``s'`` (spec §1.4 step 3).
+    """Per-channel spatial softmax of ``h * s'`` times ``s'`` (docs/ffgan.md "Refinement stage").
 
     Shapes:
         - x: ``(B, idf, H, W)``; sentence: ``(B, cdf)``; output ``(B, idf, H, W)``.
@@ -222,7 +226,8 @@ class SentenceAttention(nn.Module):
 
 
 class NEXT_STAGE_G(nn.Module):
-    """Refinement stage: word attention → ACM, sentence attention, concat, residual trunk, up block (spec §1.4).
+    """Refinement stage: word attention → ACM, sentence attention, concat, residual trunk, up block (docs/ffgan.md
+    "Refinement stage").
 
     Shapes:
         - h: ``(B, ngf, H, W)``; sentence ``(B, nef)``; words ``(B, nef, T)``.
@@ -248,7 +253,7 @@ class NEXT_STAGE_G(nn.Module):
         word_embs: torch.Tensor,
         mask: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        # self.att.applyMask(mask)  -- disabled in the official FF-GAN (spec §1.6)
+        # self.att.applyMask(mask)  -- disabled in the official FF-GAN (docs/ffgan.md "Padded-word masking")
         c_w, att = self.att(h_code, word_embs)
         h_f = self.acm(h_code, c_w)
         o = self.satt(h_code, sent_emb)
@@ -257,7 +262,7 @@ class NEXT_STAGE_G(nn.Module):
 
 
 class G_NET(nn.Module):
-    """Three-stage FF-GAN generator (spec §1).
+    """Three-stage FF-GAN generator (docs/ffgan.md "Architecture").
 
     Args:
         ngf: GF_DIM (64 for CUB). The initial stage works at ``16·ngf`` channels.

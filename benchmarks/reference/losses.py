@@ -1,6 +1,7 @@
-"""Reference FF-GAN losses (spec ffgan.md §3). Benchmarks only.
+"""Reference FF-GAN losses (docs/ffgan.md "Losses"). Benchmarks only.
 
-``words_loss`` keeps the official Python loop over the captions (spec §12 item 20) and the numpy class masks;
+``words_loss`` keeps the official Python loop over the captions (docs/ffgan.md "Where the official code and the paper
+differ") and the numpy class masks;
 adversarial terms use sigmoid heads with ``nn.BCELoss``.
 """
 
@@ -25,7 +26,7 @@ def cosine_similarity(x1: torch.Tensor, x2: torch.Tensor, dim: int = 1, eps: flo
 
 
 def func_attention(query: torch.Tensor, context: torch.Tensor, gamma1: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Word→region attention of DAMSM (spec §3.3 steps 1–4).
+    """Word→region attention of DAMSM (docs/ffgan.md "DAMSM losses").
 
     Shapes:
         - query (words): ``(B, D, T)``; context (regions): ``(B, D, h, w)``.
@@ -72,7 +73,7 @@ def words_loss(
     gamma2: float = 5.0,
     gamma3: float = 10.0,
 ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
-    """DAMSM word loss with the official per-caption loop (spec §3.3).
+    """DAMSM word loss with the official per-caption loop (docs/ffgan.md "DAMSM losses").
 
     Shapes:
         - img_features ``(B, D, 17, 17)``; words_emb ``(B, D, T)``; labels ``(B,)``; cap_lens ``(B,)``.
@@ -111,7 +112,7 @@ def sent_loss(
     gamma3: float = 10.0,
     eps: float = 1e-8,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """DAMSM sentence loss (spec §3.3). Shapes: ``(B, D), (B, D), (B,)`` → two scalars."""
+    """DAMSM sentence loss (docs/ffgan.md "DAMSM losses"). Shapes: ``(B, D), (B, D), (B,)`` → two scalars."""
     masks = _class_masks(class_ids, batch_size)
     cnn_code = cnn_code.unsqueeze(0)
     rnn_code = rnn_code.unsqueeze(0)
@@ -135,7 +136,8 @@ def discriminator_loss(
     real_labels: torch.Tensor,
     fake_labels: torch.Tensor,
 ) -> torch.Tensor:
-    """½(real_u + cond_real) + ⅓(fake_u + cond_fake + cond_wrong) (spec §3.1). Shapes: images ``(B, 3, H, W)``."""
+    """½(real_u + cond_real) + ⅓(fake_u + cond_fake + cond_wrong) (docs/ffgan.md "Discriminator loss"). Shapes: images
+    ``(B, 3, H, W)``."""
     real_features = net_d(real_imgs)
     fake_features = net_d(fake_imgs.detach())
     cond_real_logits = net_d.COND_DNET(real_features, conditions)
@@ -165,7 +167,7 @@ def generator_loss(
     lambda_: float = 5.0,
     gammas: tuple[float, float, float] = (4.0, 5.0, 10.0),
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Σ_i [BCE(D^u(x̂_i), 1) + BCE(D^c(x̂_i, s), 1)] + λ(L_w + L_s) at the last scale (spec §3.2).
+    """Σ_i [BCE(D^u(x̂_i), 1) + BCE(D^c(x̂_i, s), 1)] + λ(L_w + L_s) at the last scale (docs/ffgan.md "Generator loss").
 
     Shapes: fake images per scale ``(B, 3, H_i, W_i)``; words ``(B, D, T)``; sentence ``(B, D)``.
     """
@@ -194,6 +196,6 @@ def generator_loss(
 
 
 def KL_loss(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:  # noqa: N802 (official name)
-    """−½ mean(1 + log σ² − μ² − σ²) (spec §3.4). Shapes: ``(B, C), (B, C)`` → scalar."""
+    """−½ mean(1 + log σ² − μ² − σ²) (docs/ffgan.md "KL term"). Shapes: ``(B, C), (B, C)`` → scalar."""
     kld_element = mu.pow(2).add_(logvar.exp()).mul_(-1).add_(1).add_(logvar)
     return torch.mean(kld_element).mul_(-0.5)

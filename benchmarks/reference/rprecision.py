@@ -1,7 +1,8 @@
-"""Official-style DAMSM R-precision (spec ffgan.md §6.1), for benchmarks only.
+"""Official-style DAMSM R-precision (docs/ffgan.md "R-precision"), for benchmarks only.
 
 For every generated sample, in a Python loop: draw 99 mismatched captions by rejection sampling on the class
-(``get_mis_caption``), sort them by length, encode them as one batch of 99 with autograd on (§12 items 21–22), and
+(``get_mis_caption``), sort them by length, encode them as one batch of 99 with autograd on (docs/ffgan.md "Where the
+official code and the paper differ"), and
 count a hit when the true caption has the highest cosine similarity among the 100 candidates. The true captions are
 encoded in batches of ``batch_size`` (10 officially), as during generation.
 """

@@ -1,4 +1,5 @@
-"""Custom power-iteration spectral norm in the style of the official code (spec ffgan.md §2). Benchmarks only.
+"""Custom power-iteration spectral norm in the style of the official code (docs/ffgan.md "Discriminators"). Benchmarks
+only.
 
 The wrapped module's ``weight`` is deleted and replaced by three parameters: ``weight_bar`` (trainable) and
 ``weight_u`` / ``weight_v`` (``requires_grad=False``, so they appear in ``.parameters()``). Every forward call, in

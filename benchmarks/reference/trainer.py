@@ -1,8 +1,10 @@
-"""One official-style FF-GAN training iteration (spec ffgan.md §5), for benchmarks only.
+"""One official-style FF-GAN training iteration (docs/ffgan.md "Training recipe"), for benchmarks only.
 
-Per iteration: encode the captions with the frozen text encoder *with autograd on*, then detach (§12 item 22);
+Per iteration: encode the captions with the frozen text encoder *with autograd on*, then detach (docs/ffgan.md "Where
+the official code and the paper differ");
 z ~ N(0, I); G forward; for each scale: zero D_i's grads, D loss, backward, Adam step; zero G's grads; G loss
-(BCE per scale + λ·DAMSM at 256² + KL) whose backward also fills the discriminators' weight gradients (§12 item 23);
+(BCE per scale + λ·DAMSM at 256² + KL) whose backward also fills the discriminators' weight gradients (docs/ffgan.md
+"Where the official code and the paper differ");
 Adam step of G; per-parameter EMA update of G. Everything NCHW, fp32, default (for-loop on CPU) Adam.
 """
 
@@ -24,7 +26,7 @@ __all__ = ["ReferenceConfig", "ReferenceFFGAN", "build_reference"]
 
 @dataclass
 class ReferenceConfig:
-    """Sizes of the reference model; defaults are the CUB config (``bird_DMGAN.yml``, spec §0)."""
+    """Sizes of the reference model; defaults are the CUB config (``bird_DMGAN.yml``, docs/ffgan.md "Presets")."""
 
     ngf: int = 64
     ndf: int = 32

@@ -2,8 +2,8 @@
 
 The page ``catalogue.md`` contains the marker ``<!-- catalogue -->``; it is replaced by one table per
 component kind with the registered name, the object it builds, its inputs/outputs (the ``Shapes:``
-section of its docstring) and the paper or spec section it implements (registry metadata ``paper``
-or the first docstring line mentioning "spec"/"arXiv").
+section of its docstring) and what it implements (registry metadata ``paper``, else the first link to a
+section of the FF-GAN page in its own or its module's docstring, else a line mentioning a paper or arXiv).
 """
 
 from __future__ import annotations
@@ -22,11 +22,18 @@ def _shapes_section(doc: str) -> str:
     return "<br>".join(ln.replace("|", "\\|") for ln in lines[:6])
 
 
-def _reference(meta: dict, doc: str) -> str:
+_DOCS_LINK = re.compile(r"\[[^\]]+\]\[ffgan-[a-z0-9-]+\]")
+
+
+def _reference(meta: dict, doc: str, module_doc: str) -> str:
     if meta.get("paper"):
         return str(meta["paper"])
+    for text in (doc, module_doc):
+        match = _DOCS_LINK.search(text)
+        if match:
+            return match.group(0)
     for line in doc.splitlines():
-        if re.search(r"(spec|arXiv|§|paper)", line, re.IGNORECASE):
+        if re.search(r"(arXiv|paper)", line, re.IGNORECASE):
             return line.strip().replace("|", "\\|")
     return ""
 
@@ -47,10 +54,12 @@ def render_catalogue() -> str:
             obj = reg.get(name)
             doc = inspect.getdoc(obj) or ""
             summary = (doc.splitlines()[0] if doc else "").replace("|", "\\|")
-            target = f"`{obj.__module__}.{obj.__qualname__}`"
+            path = f"{obj.__module__}.{obj.__qualname__}"
+            target = f"`{path}`"
+            module_doc = inspect.getdoc(inspect.getmodule(obj)) or ""
             parts.append(
                 f"| `{name}` | {target}<br>{summary} | {_shapes_section(doc)} | "
-                f"{_reference(reg.metadata(name), doc)} |"
+                f"{_reference(reg.metadata(name), doc, module_doc)} |"
             )
         parts.append("")
     return "\n".join(parts)

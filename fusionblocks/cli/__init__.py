@@ -26,11 +26,7 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand registered.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """The argument parser with every subcommand registered."""
     from .. import __version__
 
     parser = argparse.ArgumentParser(
@@ -50,9 +46,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Errors the user can fix (bad arguments, missing or corrupt files, bad config keys) are printed as one line
     ``fusionblocks <command>: error: ...`` with exit status 2; anything else propagates with its traceback.
-
-    Shapes:
-        Not tensor-valued.
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -9,11 +9,7 @@ __all__ = ["add_device_args", "apply_threads", "read_captions"]
 
 
 def add_device_args(parser: argparse.ArgumentParser) -> None:
-    """``--device`` and ``--precision``.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """``--device`` and ``--precision``."""
     parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, ...")
     parser.add_argument(
         "--precision", default="auto", choices=["auto", "bf16", "fp32"],
@@ -26,11 +22,7 @@ def add_device_args(parser: argparse.ArgumentParser) -> None:
 
 
 def apply_threads(args: argparse.Namespace) -> None:
-    """Apply ``--threads`` (when given).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Apply ``--threads`` (when given)."""
     if getattr(args, "threads", None) is not None:
         if args.threads < 1:
             raise ValueError(f"--threads: expected >= 1, got {args.threads}")
@@ -44,9 +36,6 @@ def read_captions(captions: list[str] | None, captions_file: str | None) -> list
 
     Raises:
         ValueError: No caption given, or the file holds none.
-
-    Shapes:
-        Not tensor-valued.
     """
     out = list(captions or [])
     if captions_file:

@@ -37,11 +37,7 @@ def _slug(text: str) -> str:
 
 def sample_to_folder(gan, captions: list[str], out: Path, *, num: int = 1, seed: int = 0,
                      truncation: float | None = None, batch_size: int = 32, autocast=None) -> dict[str, Path]:
-    """Generate ``num`` images per caption; write one PNG each, ``grid.png`` and (if any) ``attention.png``.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Generate ``num`` images per caption; write one PNG each, ``grid.png`` and (if any) ``attention.png``."""
     import contextlib
 
     from ..train.grids import attention_grid, caption_grid, to_pil

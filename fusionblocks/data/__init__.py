@@ -1,7 +1,8 @@
 """Datasets: procedural CaptionedShapes, user folders of captioned images, AttnGAN-format CUB-200/COCO; collate.
 
 Every dataset returns dict items with images in [-1, 1] (``images``: a pyramid, smallest first; ``image``: its last
-level); :func:`collate_captions` batches them in order, without sorting by caption length.
+level); [`collate_captions`][fusionblocks.data.collate.collate_captions] batches them in order, without sorting by
+caption length.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""CUB-200-2011 and COCO-2014 in the AttnGAN/DM-GAN/FF-GAN layout (spec §7), with the FF-GAN transform (spec §5).
+"""CUB-200-2011 and COCO-2014 in the AttnGAN/DM-GAN/FF-GAN layout ([FF-GAN: data layout][ffgan-data]), with the FF-GAN
+transform ([training recipe][ffgan-training]).
 
 Layout under ``root`` (e.g. ``data/birds``)::
 
@@ -19,18 +20,19 @@ Captions come from, in order of preference:
    files are tokenised and encoded; the first ``captions_per_image`` captions with at least one known word are kept.
 2. ``captions.pickle``: read with the restricted unpickler of ``fusionblocks.text`` (plain lists/dicts/str/int
    only, Python-2 byte strings decoded). Its vocabulary (``self.vocabulary``) is the one the released DAMSM
-   weights were trained with (spec §12 #40): reuse it.
+   weights were trained with ([data layout][ffgan-data]): reuse it.
 3. Neither: a vocabulary is built from the ``text/`` captions of train then test (indices in order of first
    appearance; not compatible with released DAMSM weights).
 
 ``filenames.pickle`` / ``class_info.pickle`` are read with the same restricted unpickler. Without
 ``class_info.pickle`` every image is its own class (ids 0..N-1).
 
-Each item (``random_transform=True``): CUB bounding-box crop (:func:`~fusionblocks.data.transforms.bbox_crop_box`),
+Each item (``random_transform=True``): CUB bounding-box crop
+([`bbox_crop_box`][fusionblocks.data.transforms.bbox_crop_box]),
 Resize(int(imsize*76/64)) -> RandomCrop(imsize) -> RandomHorizontalFlip, pyramid ``base_size * 2**k`` from the crop;
 one of the image's captions chosen uniformly; captions longer than ``max_words`` cut to a random ordered subset.
-Randomness comes from a per-item generator seeded by ``(seed, epoch, index)`` (:mod:`.item_random`); call
-:meth:`set_epoch` each epoch.
+Randomness comes from a per-item generator seeded by ``(seed, epoch, index)`` (``item_random``); call
+[`set_epoch`][fusionblocks.data.attngan.AttnGANDataset.set_epoch] each epoch.
 
 Shapes:
     ``item["images"][k]``: (3, base_size * 2**k, base_size * 2**k) in [-1, 1]; ``item["tokens"]``: (max_words,) long.
@@ -70,11 +72,7 @@ def _safe_load(path: Path) -> Any:
 
 
 def read_key_list(path: str | os.PathLike) -> list[str]:
-    """Read a ``filenames.pickle`` (a list of string keys) with the restricted unpickler.
-
-    Shapes:
-        Not applicable.
-    """
+    """Read a ``filenames.pickle`` (a list of string keys) with the restricted unpickler."""
     keys = _safe_load(Path(path))
     if not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys):
         raise ValueError(f"{os.fspath(path)!r}: expected a list of string keys, got {type(keys).__name__}")
@@ -82,11 +80,7 @@ def read_key_list(path: str | os.PathLike) -> list[str]:
 
 
 def read_class_info(path: str | os.PathLike, expected: int) -> list[int]:
-    """Read a ``class_info.pickle`` (list of ints aligned with the keys) with the restricted unpickler.
-
-    Shapes:
-        Not applicable.
-    """
+    """Read a ``class_info.pickle`` (list of ints aligned with the keys) with the restricted unpickler."""
     ids = _safe_load(Path(path))
     if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValueError(f"{os.fspath(path)!r}: expected a list of int class ids")
@@ -99,9 +93,6 @@ def read_cub_bboxes(cub_dir: str | os.PathLike) -> dict[str, tuple[float, float,
     """Map CUB keys (``<class folder>/<stem>``) to ``(x, y, w, h)`` from ``images.txt`` + ``bounding_boxes.txt``.
 
     Rows are matched by image id (the first column of both files).
-
-    Shapes:
-        Not applicable.
     """
     cub = Path(cub_dir)
     names: dict[str, str] = {}
@@ -354,10 +345,11 @@ class AttnGANDataset(Dataset):
 
 
 class CUBDataset(AttnGANDataset):
-    """CUB-200-2011 in the AttnGAN layout (``dataset="cub"``); see :class:`AttnGANDataset`.
+    """CUB-200-2011 in the AttnGAN layout (``dataset="cub"``); see
+    [`AttnGANDataset`][fusionblocks.data.attngan.AttnGANDataset].
 
     Shapes:
-        As :class:`AttnGANDataset`.
+        As [`AttnGANDataset`][fusionblocks.data.attngan.AttnGANDataset].
     """
 
     def __init__(self, root: str | os.PathLike, split: str = "train", **kwargs: Any) -> None:
@@ -366,10 +358,11 @@ class CUBDataset(AttnGANDataset):
 
 
 class COCODataset(AttnGANDataset):
-    """COCO-2014 in the AttnGAN layout (``dataset="coco"``, images under ``images/``); see :class:`AttnGANDataset`.
+    """COCO-2014 in the AttnGAN layout (``dataset="coco"``, images under ``images/``); see
+    [`AttnGANDataset`][fusionblocks.data.attngan.AttnGANDataset].
 
     Shapes:
-        As :class:`AttnGANDataset`.
+        As [`AttnGANDataset`][fusionblocks.data.attngan.AttnGANDataset].
     """
 
     def __init__(self, root: str | os.PathLike, split: str = "train", **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ Two layouts are accepted (``captions="auto"`` picks ``jsonl`` when ``<root>/capt
 Bad input raises an error naming the offending file: at construction, a caption file that cannot be read or decoded,
 a caption file or JSONL entry whose image is missing, an image without a caption file (``txt`` layout; pass
 ``skip_uncaptioned=True`` to ignore such images), an empty caption (or a caption file with no caption), a caption with
-no token, and, with a ``vocabulary``, a caption with no in-vocabulary word (it would have length 0, spec §12 #39).
+no token, and, with a ``vocabulary``, a caption with no in-vocabulary word (it would have length 0).
 An image that exists but cannot be decoded raises at load time, naming the file.
 
 Items are dicts like the AttnGAN datasets': ``images`` (the pyramid, smallest first), ``image`` (the last level),

@@ -1,6 +1,6 @@
 """Former home of CaptionedShapes, kept so that existing imports keep working.
 
-Everything here is re-exported from the [fusionblocks.data.shapes][] package; import from there (or from
+Everything here is re-exported from the ``fusionblocks.data.shapes`` package; import from there (or from
 ``fusionblocks.data``) in new code.
 """
 

@@ -1,7 +1,7 @@
 """Batching for the caption datasets: stack per scale, keep strings as lists, never sort by length.
 
 The official loader sorted every batch by caption length (for ``pack_padded_sequence``); the library's text
-encoders accept unsorted lengths, so the batch order is kept (spec §12 #38) and batch size 1 works (#37).
+encoders accept unsorted lengths, so the batch order is kept and batch size 1 works.
 
 Batch keys (each present when the items have the singular key):
 

@@ -1,7 +1,8 @@
 """Multi-scale real images ("pyramids") from one resolution, as the multi-stage discriminators need them.
 
 The official FF-GAN loader makes its 64/128 reals by bilinear (PIL, antialiased) downsampling of the 256 crop;
-:func:`pyramid` does the same on tensors with ``F.interpolate(mode="bilinear", antialias=True)``, so the scales
+[`pyramid`][fusionblocks.data.pyramid.pyramid] does the same on tensors with
+``F.interpolate(mode="bilinear", antialias=True)``, so the scales
 are consistent downsamplings of the top image.
 
 Shapes:
@@ -26,9 +27,6 @@ def pyramid_sizes(top: int, num_scales: int) -> list[int]:
     Args:
         top: the largest size; must be divisible by ``2**(num_scales-1)``.
         num_scales: number of levels.
-
-    Shapes:
-        Integers only.
     """
     check_positive_int(top, "top")
     check_positive_int(num_scales, "num_scales")

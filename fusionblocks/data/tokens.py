@@ -1,4 +1,4 @@
-"""Fixed-length token arrays from word-index captions (spec §7 ``get_caption``).
+"""Fixed-length token arrays from word-index captions (the official ``get_caption``).
 
 Captions longer than ``max_words`` keep a random, **order-preserving** subset of ``max_words`` words (not a
 truncation), re-drawn every time; shorter ones are right-padded with 0. The length is ``min(len, max_words)``.
@@ -34,7 +34,7 @@ def subsample_words(ids: Sequence[int], max_words: int, rng: np.random.Generator
 
 
 def caption_tokens(ids: Sequence[int], max_words: int, rng: np.random.Generator) -> tuple[torch.Tensor, int]:
-    """Subsample (:func:`subsample_words`) and right-pad with 0 to ``max_words``.
+    """Subsample ([`subsample_words`][fusionblocks.data.tokens.subsample_words]) and right-pad with 0 to ``max_words``.
 
     Shapes:
         Output: tokens ``(max_words,)`` long and the length ``min(len(ids), max_words)``.

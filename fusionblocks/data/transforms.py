@@ -1,9 +1,10 @@
-"""Image loading and the AttnGAN/FF-GAN image transform (spec §5), driven by a per-item random generator.
+"""Image loading and the AttnGAN/FF-GAN image transform ([FF-GAN: training recipe][ffgan-training]), driven by a
+per-item random generator.
 
 ``Resize(int(imsize * 76 / 64), shorter side) -> RandomCrop(imsize) -> RandomHorizontalFlip``, then a pyramid of
 ``base_size * 2**k`` (k < num_scales) made from the crop with PIL bilinear resizing (the last level is the crop),
 each normalised to [-1, 1]. ``imsize = base_size * 2**(num_scales - 1)`` (64/128/256 for the defaults).
-CUB images are first cropped to their bounding box (:func:`bbox_crop_box`).
+CUB images are first cropped to their bounding box ([`bbox_crop_box`][fusionblocks.data.transforms.bbox_crop_box]).
 
 Shapes:
     ``image_pyramid(img, ...)`` -> list of (3, s, s) float tensors in [-1, 1], smallest first.
@@ -34,11 +35,7 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp")
 
 
 def load_rgb(path: str | os.PathLike) -> Image.Image:
-    """Open an image file as RGB; an unreadable or missing file raises naming the path.
-
-    Shapes:
-        Not applicable (returns a PIL image).
-    """
+    """Open an image file as RGB; an unreadable or missing file raises naming the path."""
     try:
         with Image.open(path) as im:
             return im.convert("RGB")
@@ -49,7 +46,8 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
 
 
 def bbox_crop_box(bbox: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
-    """The CUB bounding-box crop (spec §5): centre ``(x + w/2, y + h/2)`` (floored), half-size
+    """The CUB bounding-box crop ([FF-GAN: training recipe][ffgan-training]): centre ``(x + w/2, y + h/2)`` (floored),
+    half-size
     ``r = floor(0.75 * max(w, h))``, clipped to the image, so the crop need not be square.
 
     Args:
@@ -59,9 +57,6 @@ def bbox_crop_box(bbox: Sequence[float], width: int, height: int) -> tuple[int, 
 
     Returns:
         ``(x1, y1, x2, y2)`` for ``PIL.Image.crop``.
-
-    Shapes:
-        Scalars only.
     """
     if len(bbox) != 4:
         raise ValueError(f"bbox: expected (x, y, w, h), got {bbox!r}")
@@ -75,9 +70,6 @@ def bbox_crop_box(bbox: Sequence[float], width: int, height: int) -> tuple[int, 
 def resize_size(width: int, height: int, shorter: int) -> tuple[int, int]:
     """``(w, h)`` after resizing the shorter side to ``shorter`` keeping the aspect ratio (torchvision rule:
     the longer side is ``int(shorter * long / short)``).
-
-    Shapes:
-        Scalars only.
     """
     if width <= height:
         return shorter, int(shorter * height / width)
@@ -92,9 +84,6 @@ def resize_crop_flip(img: Image.Image, imsize: int, rng: np.random.Generator | N
         imsize: output side.
         rng: the item's generator: random crop position and a horizontal flip with probability 0.5. ``None``
             gives the deterministic centre crop without flip (evaluation).
-
-    Shapes:
-        Not applicable (PIL in, PIL ``imsize x imsize`` out).
     """
     check_positive_int(imsize, "imsize")
     w, h = resize_size(img.width, img.height, int(imsize * 76 / 64))

@@ -1,4 +1,5 @@
-"""``build_ffgan`` / ``build``: a config (or preset name, or YAML path) → a :class:`BuiltGAN`."""
+"""``build_ffgan`` / ``build``: a config (or preset name, or YAML path) → a
+[`BuiltGAN`][fusionblocks.ffgan.builder.BuiltGAN]."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ _INITS = ("official", "default")
 
 @dataclass
 class BuiltGAN:
-    """Everything a training run or a sampler needs, built from one :class:`FFGANConfig`.
+    """Everything a training run or a sampler needs, built from one
+    [`FFGANConfig`][fusionblocks.ffgan.config.FFGANConfig].
 
     Args:
         config: The configuration it was built from.
@@ -30,10 +32,10 @@ class BuiltGAN:
         discriminators: One discriminator per generator output scale (smallest first).
         text_encoder: Frozen text encoder (``captions -> TextFeatures``).
         image_encoder: Frozen image encoder of the DAMSM loss, or None when the recipe needs none.
-        recipe: The training recipe (:class:`~fusionblocks.train.recipes.FFGANRecipe` or ``DFGANRecipe``).
+        recipe: The training recipe ([`FFGANRecipe`][fusionblocks.train.recipes.FFGANRecipe] or ``DFGANRecipe``).
 
     Shapes:
-        See :meth:`generate`.
+        See [`generate`][fusionblocks.train.sampling.generate].
     """
 
     config: FFGANConfig
@@ -49,11 +51,7 @@ class BuiltGAN:
         return list(self.generator.image_sizes)
 
     def to(self, *args: Any, **kwargs: Any) -> "BuiltGAN":
-        """Move every module (like :meth:`torch.nn.Module.to`); returns ``self``.
-
-        Shapes:
-            Not applicable.
-        """
+        """Move every module (like ``torch.nn.Module.to``); returns ``self``."""
         self.generator.to(*args, **kwargs)
         self.discriminators.to(*args, **kwargs)
         self.text_encoder.to(*args, **kwargs)
@@ -62,11 +60,7 @@ class BuiltGAN:
         return self
 
     def train_modules(self) -> Any:
-        """The modules as a :class:`~fusionblocks.train.recipes.TrainModules` (unwrapped).
-
-        Shapes:
-            Not applicable.
-        """
+        """The modules as a [`TrainModules`][fusionblocks.train.recipes.TrainModules] (unwrapped)."""
         from ..train.recipes import TrainModules
 
         return TrainModules(
@@ -77,11 +71,7 @@ class BuiltGAN:
         )
 
     def num_parameters(self) -> dict[str, int]:
-        """Parameter counts (``parameters()``; spectral-norm u/v are buffers and not counted).
-
-        Shapes:
-            Not applicable.
-        """
+        """Parameter counts (``parameters()``; spectral-norm u/v are buffers and not counted)."""
         count = lambda m: 0 if m is None else sum(p.numel() for p in m.parameters())  # noqa: E731
         return {
             "generator": count(self.generator),
@@ -108,7 +98,7 @@ class BuiltGAN:
             generator: Use this generator instead (e.g. the EMA copy).
 
         Shapes:
-            captions ``B``; z ``(B, z_dim)`` → :class:`~fusionblocks.models.GeneratorOutput`.
+            captions ``B``; z ``(B, z_dim)`` → [`GeneratorOutput`][fusionblocks.models.outputs.GeneratorOutput].
         """
         g = generator if generator is not None else self.generator
         was_training = g.training
@@ -123,13 +113,11 @@ class BuiltGAN:
 
 
 def resolve_config(spec: Any, overrides: Mapping[str, Any] | None = None) -> FFGANConfig:
-    """A preset name, YAML path, mapping or :class:`FFGANConfig` → a validated config with overrides applied.
+    """A preset name, YAML path, mapping or [`FFGANConfig`][fusionblocks.ffgan.config.FFGANConfig] → a validated config
+    with overrides applied.
 
     Raises:
         ConfigError: unknown keys / bad values (dotted names); KeyError: unknown preset.
-
-    Shapes:
-        Not applicable.
     """
     from .presets import preset_config
 
@@ -163,9 +151,6 @@ def validate_config(config: FFGANConfig) -> None:
 
     Raises:
         ConfigError: an invalid combination.
-
-    Shapes:
-        Not applicable.
     """
     m, t = config.model, config.train
     if m.arch not in _ARCHS:
@@ -325,17 +310,20 @@ def _build_recipe(config: FFGANConfig) -> Any:
 
 
 def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, **overrides: Any) -> BuiltGAN:
-    """Build a GAN from a preset name, a YAML path, a mapping or an :class:`FFGANConfig`.
+    """Build a GAN from a preset name, a YAML path, a mapping or an
+    [`FFGANConfig`][fusionblocks.ffgan.config.FFGANConfig].
 
     Args:
         preset_or_config: ``"cub256"``, ``"coco256"``, ``"tiny64"``, ``"dfgan"``, ``"attngan"``, ``"ffgan_clip"``,
             ``"dfgan_ffblock"``, a registered preset, a ``.yaml`` path, a mapping, or a config.
-        vocabulary: A :class:`~fusionblocks.text.Vocabulary` object overriding ``text.vocabulary``.
+        vocabulary: A [`Vocabulary`][fusionblocks.text.vocabulary.Vocabulary] object overriding ``text.vocabulary``.
         **overrides: Config overrides: ``model={"ngf": 16}`` (merged into the section), ``model__ngf=16``, or
-            ``**{"model.ngf": 16}``. Unknown keys raise :class:`ConfigError` naming them.
+            ``**{"model.ngf": 16}``. Unknown keys raise [`ConfigError`][fusionblocks.ffgan.config.ConfigError] naming
+            them.
 
     Returns:
-        :class:`BuiltGAN`. The text and image encoders are frozen (eval mode, no gradients); the generator and
+        [`BuiltGAN`][fusionblocks.ffgan.builder.BuiltGAN]. The text and image encoders are frozen (eval mode, no
+        gradients); the generator and
         discriminators get the official init when ``model.init == "official"``.
 
     Shapes:
@@ -363,13 +351,11 @@ def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, 
 
 
 def build(spec: Any, /, **overrides: Any) -> Any:
-    """Build any registered model: an :class:`FFGANConfig`, a mapping, a YAML path, or a registered model name.
+    """Build any registered model: an [`FFGANConfig`][fusionblocks.ffgan.config.FFGANConfig], a mapping, a YAML path,
+    or a registered model name.
 
     Registered names (``list_components("model")``) are built with ``create("model", name, **overrides)``, so a
     third-party model factory registered with kind ``"model"`` works too.
-
-    Shapes:
-        Not applicable (returns what the model factory returns; :class:`BuiltGAN` for presets).
     """
     if isinstance(spec, (FFGANConfig, Mapping)):
         return build_ffgan(spec, **overrides)

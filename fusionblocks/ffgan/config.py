@@ -1,12 +1,12 @@
 """``FFGANConfig``: nested dataclasses (model / text / image / train / data), YAML round trip, dotted overrides.
 
-Every value that shapes a model lives here; no module reads a global configuration (spec ffgan.md §12 pitfall 1)::
+Every value that shapes a model lives here; no module reads a global configuration::
 
     cfg = FFGANConfig.from_yaml("my.yaml")                       # unknown keys raise, naming 'model.ngff'
     cfg = cfg.with_overrides(["model.ngf=32", "train.batch_size=8"])   # what ``--set`` on the command line does
     cfg.to_yaml("out.yaml")                                      # FFGANConfig.from_yaml(...) == cfg
 
-YAML is read with ``yaml.safe_load`` and written with ``yaml.safe_dump`` (spec §12 pitfall 11).
+YAML is read with ``yaml.safe_load`` and written with ``yaml.safe_dump``.
 """
 
 from __future__ import annotations
@@ -35,11 +35,7 @@ __all__ = [
 
 
 class ConfigError(ValueError):
-    """A configuration key or value is invalid; the message names the dotted key.
-
-    Shapes:
-        Not applicable.
-    """
+    """A configuration key or value is invalid; the message names the dotted key."""
 
 
 @dataclass
@@ -59,16 +55,14 @@ class ModelConfig:
         stage_fusion: Registered layer used as the refinement-stage fusion (stacked).
         stage_fusion_kwargs: Extra constructor arguments of the stage fusion (e.g. ``hidden_channels``).
         mask_padding: Mask padded words in word attention. The official FF-GAN does not (``cub256``/``coco256``
-            set False, spec §1.6); new presets default to True.
-        ca_sample_in_eval: Sample the CA noise at inference too (official behaviour; spec §12 pitfall 18).
+            set False, [padded-word masking][ffgan-masking]); new presets default to True.
+        ca_sample_in_eval: Sample the CA noise at inference too (official behaviour).
         uncond_head: Build the unconditional discriminator heads (stacked).
         spectral_norm: Spectral norm in the stacked discriminators.
         ffblock_resolutions: ``"dfgan"`` only: insert FF-Blocks after the blocks with these output resolutions.
         keep_unused_shortcuts: ``"dfgan"`` only: build the official never-used D shortcut convs.
-        init: ``"official"`` (DM-GAN orthogonal / BN N(1, 0.02), spec §1.8) or ``"default"`` (PyTorch's).
-
-    Shapes:
-        Not applicable.
+        init: ``"official"`` (DM-GAN orthogonal / BN N(1, 0.02), [weight initialisation][ffgan-init]) or ``"default"``
+            (PyTorch's).
     """
 
     arch: str = "stacked"
@@ -113,9 +107,6 @@ class TextConfig:
         weights: Local weights of the encoder (official DAMSM ``text_encoder*.pth``, or a CLIP checkpoint).
         freeze: Freeze the encoder (the GAN recipes assume it is frozen).
         kwargs: Extra constructor arguments (for plugin encoders).
-
-    Shapes:
-        Not applicable.
     """
 
     encoder: str = "text.damsm_bilstm"
@@ -142,9 +133,6 @@ class ImageConfig:
         weights: Local weights (official ``image_encoder*.pth`` or ours).
         backbone_weights: Local ImageNet Inception-v3 weights for ``"image.damsm_inception"``.
         kwargs: Extra constructor arguments (e.g. ``image_size`` of ``"image.small_cnn"``).
-
-    Shapes:
-        Not applicable.
     """
 
     encoder: Union[str, None] = "image.damsm_inception"
@@ -159,7 +147,7 @@ class TrainConfig:
     """Training recipe and loop settings.
 
     Args:
-        recipe: ``"ffgan"`` (BCE per scale + DAMSM + KL, spec §3) or ``"dfgan"`` (hinge + MA-GP, spec §8.1).
+        recipe: ``"ffgan"`` (BCE per scale + DAMSM + KL) or ``"dfgan"`` (hinge + MA-GP).
         batch_size: Batch size per process.
         lr_g: Generator learning rate.
         lr_d: Discriminator learning rate.
@@ -183,9 +171,6 @@ class TrainConfig:
         amp: Autocast precision: ``"auto"`` (bf16 on CUDA and CPU, the fast path), ``"bf16"`` or ``"none"``
             (fp32). fp16 is not offered (it is slow on CPU and needs loss scaling on GPU).
         extra: Free-form settings for the trainer.
-
-    Shapes:
-        Not applicable.
     """
 
     recipe: str = "ffgan"
@@ -223,9 +208,6 @@ class DataConfig:
         captions_per_image: Captions per image (10 CUB, 5 COCO).
         num_workers: DataLoader workers.
         kwargs: Extra dataset constructor arguments.
-
-    Shapes:
-        Not applicable.
     """
 
     dataset: str = "cub"
@@ -241,14 +223,11 @@ class FFGANConfig:
 
     Args:
         name: Preset or experiment name (informational).
-        model: :class:`ModelConfig`.
-        text: :class:`TextConfig`.
-        image: :class:`ImageConfig`.
-        train: :class:`TrainConfig`.
-        data: :class:`DataConfig`.
-
-    Shapes:
-        Not applicable.
+        model: [`ModelConfig`][fusionblocks.ffgan.config.ModelConfig].
+        text: [`TextConfig`][fusionblocks.ffgan.config.TextConfig].
+        image: [`ImageConfig`][fusionblocks.ffgan.config.ImageConfig].
+        train: [`TrainConfig`][fusionblocks.ffgan.config.TrainConfig].
+        data: [`DataConfig`][fusionblocks.ffgan.config.DataConfig].
     """
 
     name: str = "custom"
@@ -260,10 +239,8 @@ class FFGANConfig:
 
     # ------------------------------------------------------------------ dict / YAML
     def to_dict(self) -> dict[str, Any]:
-        """A plain nested dict of builtin types (what :meth:`to_yaml` writes).
-
-        Shapes:
-            Not applicable.
+        """A plain nested dict of builtin types (what [`to_yaml`][fusionblocks.ffgan.config.FFGANConfig.to_yaml]
+        writes).
         """
         return copy.deepcopy(dataclasses.asdict(self))
 
@@ -273,18 +250,11 @@ class FFGANConfig:
 
         Raises:
             ConfigError: an unknown key (named with its dotted path and close matches) or a value of the wrong type.
-
-        Shapes:
-            Not applicable.
         """
         return _from_mapping(cls, data, "")
 
     def to_yaml(self, path: str | os.PathLike | None = None) -> str:
-        """Serialise with ``yaml.safe_dump`` (section order kept); also write to ``path`` when given.
-
-        Shapes:
-            Not applicable.
-        """
+        """Serialise with ``yaml.safe_dump`` (section order kept); also write to ``path`` when given."""
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:
@@ -297,9 +267,6 @@ class FFGANConfig:
 
         Raises:
             ConfigError: unknown keys or bad values (named with their dotted path).
-
-        Shapes:
-            Not applicable.
         """
         if isinstance(path_or_text, str) and "\n" in path_or_text:
             data = yaml.safe_load(path_or_text)
@@ -325,9 +292,6 @@ class FFGANConfig:
 
         Raises:
             ConfigError: an unknown dotted key or a value of the wrong type.
-
-        Shapes:
-            Not applicable.
         """
         items: list[tuple[str, Any]] = []
         if overrides is not None:
@@ -352,9 +316,6 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
 
     Raises:
         ConfigError: an item without ``=`` or with an empty key.
-
-    Shapes:
-        Not applicable.
     """
     out: dict[str, Any] = {}
     for item in pairs:

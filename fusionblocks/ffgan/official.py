@@ -1,9 +1,10 @@
-"""Official FF-GAN checkpoints → this library's state dicts (spec ffgan.md §1, §2, §11, §12 pitfall 42).
+"""Official FF-GAN checkpoints → this library's state dicts ([FF-GAN: parameter counts][ffgan-parameter-counts]).
 
 The official generator (``G_NET``, DM-GAN-derived names) and discriminators (``D_NET64/128/256`` with DM-GAN's custom
 spectral norm: ``weight_bar``/``weight_u``/``weight_v`` on ``*.module``) are mapped onto
-:class:`~fusionblocks.models.StackedGenerator` (``stage_fusion="ffgan.stage_fusion"``) and
-:class:`~fusionblocks.models.StageDiscriminator`. The DM-GAN memory modules that FF-GAN builds but never uses
+[`StackedGenerator`][fusionblocks.models.stacked_generator.StackedGenerator] (``stage_fusion="ffgan.stage_fusion"``) and
+[`StageDiscriminator`][fusionblocks.models.stage_discriminator.StageDiscriminator]. The DM-GAN memory modules that
+FF-GAN builds but never uses
 (``h_netN.A``, ``.B``, ``.M_r``, ``.M_w``, ``.key``, ``.value``, ``.response_gate``; 58,177 parameters per stage) are
 dropped. AttnGAN generators (``h_netN.att.conv_context``) map onto ``stage_fusion="attngan.stage_fusion"``.
 
@@ -125,7 +126,8 @@ def _apply_rules(key: str, rules: list[tuple[re.Pattern[str], str]]) -> str | No
 
 
 def convert_official_generator(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Map an official FF-GAN (or AttnGAN) ``G_NET`` state dict onto :class:`StackedGenerator` keys.
+    """Map an official FF-GAN (or AttnGAN) ``G_NET`` state dict onto
+    [`StackedGenerator`][fusionblocks.models.stacked_generator.StackedGenerator] keys.
 
     The unused DM-GAN memory modules are dropped; the 1×1 conv word/sentence projections become Linear weights.
 
@@ -155,13 +157,11 @@ def convert_official_generator(state_dict: Mapping[str, torch.Tensor]) -> dict[s
 
 
 def official_generator_config(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-    """Infer the :class:`StackedGenerator` arguments of an official (or converted) generator state dict.
+    """Infer the [`StackedGenerator`][fusionblocks.models.stacked_generator.StackedGenerator] arguments of an official
+    (or converted) generator state dict.
 
     Returns a dict of ``z_dim, sentence_dim, word_dim, ngf, cond_dim, num_stages, res_blocks, stage_fusion,
     stage_fusion_kwargs`` (``base_size`` is always 64 in the official models: four upsampling blocks).
-
-    Shapes:
-        Not applicable.
     """
     state = _read(state_dict)
     if "ca_net.fc.weight" in state:
@@ -211,11 +211,7 @@ def _l2normalize(v: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 
 def official_discriminator_image_size(state_dict: Mapping[str, torch.Tensor]) -> int:
-    """64, 128 or 256: which official ``D_NET`` a state dict belongs to.
-
-    Shapes:
-        Not applicable.
-    """
+    """64, 128 or 256: which official ``D_NET`` a state dict belongs to."""
     keys = list(state_dict)
     if any(k.startswith("img_code_s64.") for k in keys):
         return 256
@@ -227,7 +223,8 @@ def official_discriminator_image_size(state_dict: Mapping[str, torch.Tensor]) ->
 def convert_official_discriminator(
     state_dict: Mapping[str, torch.Tensor], sn_power_iteration: bool = True
 ) -> dict[str, torch.Tensor]:
-    """Map an official ``D_NET64/128/256`` state dict onto :class:`StageDiscriminator` keys.
+    """Map an official ``D_NET64/128/256`` state dict onto
+    [`StageDiscriminator`][fusionblocks.models.stage_discriminator.StageDiscriminator] keys.
 
     Args:
         state_dict: The official discriminator state dict.
@@ -293,19 +290,18 @@ def load_official(
 
     Files are read with ``torch.load(weights_only=True)`` (or safetensors); ``module.`` prefixes are stripped.
     Load the result with ``load_state_dict(..., strict=True)`` into a generator built from the ``cub256`` /
-    ``coco256`` preset (or :func:`official_generator_config`), or into
+    ``coco256`` preset (or [`official_generator_config`][fusionblocks.ffgan.official.official_generator_config]), or
+    into
     ``StageDiscriminator(official_discriminator_image_size(sd), ndf=32, sentence_dim=256)``.
 
     Args:
         path_or_state_dict: A file path or an already loaded state dict.
         kind: ``"generator"``, ``"discriminator"`` or ``"auto"`` (from the key names).
-        sn_power_iteration: See :func:`convert_official_discriminator`.
+        sn_power_iteration: See
+            [`convert_official_discriminator`][fusionblocks.ffgan.official.convert_official_discriminator].
 
     Raises:
         ValueError: the checkpoint is neither kind, or ``kind`` disagrees with its keys.
-
-    Shapes:
-        Not applicable (tensor shapes as in the module docstring).
     """
     state = _read(path_or_state_dict)
     is_g = any(k.startswith(("ca_net.", "h_net1.")) for k in state)

@@ -2,14 +2,14 @@
 
 | preset | what |
 | --- | --- |
-| ``cub256`` / ``coco256`` | the official FF-GAN configs (spec ffgan.md §0): 3 stages 64²→256², ngf 64, ndf 32, z 100, ncf 100, R_NUM 2 / 3, words 18 / 12, batch 4 / 16, λ 5 / 50, γ 4/5/10, Adam 2e-4 β(0.5, 0.999), EMA 0.999, **unmasked** word attention and CA sampling at inference as in the official code |
+| ``cub256`` / ``coco256`` | the official FF-GAN configs ([FF-GAN: presets][ffgan-presets]): 3 stages 64²→256², ngf 64, ndf 32, z 100, ncf 100, R_NUM 2 / 3, words 18 / 12, batch 4 / 16, λ 5 / 50, γ 4/5/10, Adam 2e-4 β(0.5, 0.999), EMA 0.999, **unmasked** word attention and CA sampling at inference as in the official code |
 | ``tiny64`` | a CPU-sized FF-GAN on CaptionedShapes: 2 stages 32²→64², small BiLSTM, ``image.small_cnn`` |
 | ``attngan`` | AttnGAN-style stages (masked word attention, concat), ngf 32, ndf 64 |
 | ``ffgan_clip`` | FF-GAN with an open_clip text encoder; widths follow the encoder |
 | ``dfgan`` | DF-GAN 2022: single stage, DFBlocks, hinge + MA-GP |
 | ``dfgan_ffblock`` | DF-GAN generator with FF-Blocks after the 64² and 128² blocks |
 
-Add your own with :func:`register_preset`.
+Add your own with [`register_preset`][fusionblocks.ffgan.presets.register_preset].
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ PRESETS: dict[str, Callable[[], FFGANConfig]] = {}
 
 
 def register_preset(name: str, config_fn: Callable[[], FFGANConfig] | None = None, **meta: Any) -> Any:
-    """Register a preset: a function returning an :class:`FFGANConfig`, built through the model registry.
+    """Register a preset: a function returning an [`FFGANConfig`][fusionblocks.ffgan.config.FFGANConfig], built through
+    the model registry.
 
     Usable as a decorator. ``create("model", name, **overrides)`` / ``build(name)`` / ``build_ffgan(name)`` then
     build it.
-
-    Shapes:
-        Not applicable.
     """
 
     def _add(fn: Callable[[], FFGANConfig]) -> Callable[[], FFGANConfig]:
@@ -41,7 +39,10 @@ def register_preset(name: str, config_fn: Callable[[], FFGANConfig] | None = Non
             return build_ffgan(fn(), **overrides)
 
         factory.__name__ = f"build_{name}"
-        factory.__doc__ = f"Build the {name!r} preset (overrides as in :func:`build_ffgan`).\n\n{fn.__doc__ or ''}"
+        factory.__doc__ = (
+            f"Build the {name!r} preset (overrides as in [`build_ffgan`][fusionblocks.ffgan.builder.build_ffgan])."
+            f"\n\n{fn.__doc__ or ''}"
+        )
         register("model", name, factory, config=fn, **meta)
         PRESETS[name] = fn
         return fn
@@ -54,9 +55,6 @@ def preset_config(name: str) -> FFGANConfig:
 
     Raises:
         KeyError: unknown preset (close matches listed), or a registered model that is not a preset.
-
-    Shapes:
-        Not applicable.
     """
     if name in PRESETS:
         return PRESETS[name]()
@@ -70,7 +68,8 @@ def _official(
     name: str, *, res_blocks: int, vocab_size: int, max_words: int, batch_size: int, damsm_lambda: float,
     epochs: int, dataset: str, captions_per_image: int,
 ) -> FFGANConfig:
-    """The official FF-GAN configuration shared by ``cub256`` and ``coco256`` (spec ffgan.md §0): unmasked word
+    """The official FF-GAN configuration shared by ``cub256`` and ``coco256`` ([FF-GAN: presets][ffgan-presets]):
+    unmasked word
     attention and CA sampling at inference as in the released code, DAMSM Inception image encoder."""
     return FFGANConfig(
         name=name,
@@ -84,11 +83,7 @@ def _official(
 
 @register_preset("cub256", paper="arXiv 2302.08706 (FF-GAN), bird_DMGAN.yml")
 def cub256() -> FFGANConfig:
-    """Official FF-GAN on CUB-200 (``bird_DMGAN.yml``).
-
-    Shapes:
-        Not applicable.
-    """
+    """Official FF-GAN on CUB-200 (``bird_DMGAN.yml``)."""
     return _official(
         "cub256", res_blocks=2, vocab_size=5450, max_words=18, batch_size=4, damsm_lambda=5.0, epochs=800,
         dataset="cub", captions_per_image=10,
@@ -97,11 +92,7 @@ def cub256() -> FFGANConfig:
 
 @register_preset("coco256", paper="arXiv 2302.08706 (FF-GAN), coco_DMGAN.yml")
 def coco256() -> FFGANConfig:
-    """Official FF-GAN on COCO-2014 (``coco_DMGAN.yml``).
-
-    Shapes:
-        Not applicable.
-    """
+    """Official FF-GAN on COCO-2014 (``coco_DMGAN.yml``)."""
     return _official(
         "coco256", res_blocks=3, vocab_size=27297, max_words=12, batch_size=16, damsm_lambda=50.0, epochs=200,
         dataset="coco", captions_per_image=5,
@@ -110,11 +101,7 @@ def coco256() -> FFGANConfig:
 
 @register_preset("tiny64", paper="fusionblocks CPU demo")
 def tiny64() -> FFGANConfig:
-    """FF-GAN small enough to train on two CPU cores: CaptionedShapes, 32²→64², masked word attention.
-
-    Shapes:
-        Not applicable.
-    """
+    """FF-GAN small enough to train on two CPU cores: CaptionedShapes, 32²→64², masked word attention."""
     return FFGANConfig(
         name="tiny64",
         model=ModelConfig(
@@ -135,11 +122,7 @@ def tiny64() -> FFGANConfig:
 
 @register_preset("attngan", paper="AttnGAN, arXiv 1711.10485 (bird_attn2.yml sizes)")
 def attngan() -> FFGANConfig:
-    """AttnGAN-style generator (masked word attention, ``[h ; context]``) with FF-GAN's SN discriminators.
-
-    Shapes:
-        Not applicable.
-    """
+    """AttnGAN-style generator (masked word attention, ``[h ; context]``) with FF-GAN's SN discriminators."""
     return FFGANConfig(
         name="attngan",
         model=ModelConfig(
@@ -153,11 +136,7 @@ def attngan() -> FFGANConfig:
 
 @register_preset("ffgan_clip", paper="arXiv 2302.08706 (FF-GAN) + CLIP")
 def ffgan_clip() -> FFGANConfig:
-    """FF-GAN with an open_clip text encoder (ViT-B-32); fusion and DAMSM widths follow the encoder.
-
-    Shapes:
-        Not applicable.
-    """
+    """FF-GAN with an open_clip text encoder (ViT-B-32); fusion and DAMSM widths follow the encoder."""
     return FFGANConfig(
         name="ffgan_clip",
         model=ModelConfig(mask_padding=True),
@@ -177,11 +156,7 @@ def _dfgan_train() -> TrainConfig:
 
 @register_preset("dfgan", paper="DF-GAN (CVPR 2022)")
 def dfgan() -> FFGANConfig:
-    """DF-GAN 2022 (``NetG``/``NetD``+``NetC``, nf 32, 256²), hinge + MA-GP, DAMSM sentence only.
-
-    Shapes:
-        Not applicable.
-    """
+    """DF-GAN 2022 (``NetG``/``NetD``+``NetC``, nf 32, 256²), hinge + MA-GP, DAMSM sentence only."""
     return FFGANConfig(
         name="dfgan",
         model=ModelConfig(arch="dfgan", image_size=256, num_stages=1, ngf=32, ndf=32, init="default"),
@@ -194,11 +169,7 @@ def dfgan() -> FFGANConfig:
 
 @register_preset("dfgan_ffblock", paper="DF-GAN + FF-GAN FF-Block")
 def dfgan_ffblock() -> FFGANConfig:
-    """DF-GAN's single-stage generator with FF-Blocks (masked word attention) after its 64² and 128² blocks.
-
-    Shapes:
-        Not applicable.
-    """
+    """DF-GAN's single-stage generator with FF-Blocks (masked word attention) after its 64² and 128² blocks."""
     config = dfgan()
     config.name = "dfgan_ffblock"
     config.model.ffblock_resolutions = [64, 128]

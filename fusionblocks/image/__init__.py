@@ -25,8 +25,5 @@ def create_image_encoder(name: str, /, **kwargs: Any) -> nn.Module:
     """Build a registered image encoder, e.g. ``create_image_encoder("image.small_cnn", embed_dim=64)``.
 
     Same as ``fusionblocks.create("image_encoder", name, **kwargs)``.
-
-    Shapes:
-        Not applicable.
     """
     return _create("image_encoder", name, **kwargs)

@@ -24,7 +24,8 @@ _PROJECTIONS = {
 
 
 def convert_damsm_image_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Map an official ``CNN_ENCODER`` state dict to :class:`DAMSMImageEncoder` keys.
+    """Map an official ``CNN_ENCODER`` state dict to
+    [`DAMSMImageEncoder`][fusionblocks.image.damsm_inception.DAMSMImageEncoder] keys.
 
     Inception layers ``<layer>.*`` become ``backbone.<layer>.*``; ``emb_features.weight`` → ``region_proj.weight``
     (1×1 conv), ``emb_cnn_code.{weight,bias}`` → ``code_proj.*``. BatchNorm ``num_batches_tracked`` counters
@@ -64,7 +65,8 @@ def load_damsm_image_encoder(
     align_corners: bool = True,
     freeze: bool = True,
 ) -> DAMSMImageEncoder:
-    """Build a :class:`DAMSMImageEncoder` from an official ``image_encoder*.pth`` (or our own state dict).
+    """Build a [`DAMSMImageEncoder`][fusionblocks.image.damsm_inception.DAMSMImageEncoder] from an official
+    ``image_encoder*.pth`` (or our own state dict).
 
     ``embed_dim`` is inferred from ``emb_features.weight``. Files are read with ``torch.load(weights_only=True)``
     (or safetensors).
@@ -78,7 +80,7 @@ def load_damsm_image_encoder(
         ValueError: the weights do not fit (missing or unexpected keys are listed).
 
     Shapes:
-        See :class:`DAMSMImageEncoder`.
+        See [`DAMSMImageEncoder`][fusionblocks.image.damsm_inception.DAMSMImageEncoder].
     """
     state = convert_damsm_image_state_dict(read_weights(path_or_state_dict, "path_or_state_dict"))
     if "region_proj.weight" not in state:

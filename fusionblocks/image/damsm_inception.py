@@ -1,4 +1,4 @@
-"""AttnGAN's DAMSM image encoder on a frozen timm Inception-v3 (spec §4.2)."""
+"""AttnGAN's DAMSM image encoder on a frozen timm Inception-v3 ([FF-GAN: DAMSM encoders][ffgan-damsm-encoders])."""
 
 from __future__ import annotations
 
@@ -18,11 +18,7 @@ INCEPTION_INPUT_SIZE = 299
 
 
 def read_weights(path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor], name: str) -> dict:
-    """Read a state dict from a mapping, a ``.safetensors`` file or a ``torch.save`` file (``weights_only``).
-
-    Shapes:
-        Not applicable.
-    """
+    """Read a state dict from a mapping, a ``.safetensors`` file or a ``torch.save`` file (``weights_only``)."""
     if isinstance(path_or_state_dict, Mapping):
         state = dict(path_or_state_dict)
     else:
@@ -57,7 +53,8 @@ class DAMSMImageEncoder(nn.Module):
     The backbone is frozen and always kept in eval mode (its BatchNorm statistics never drift, unlike the
     official pre-training), but gradients still flow to the input images (needed for the DAMSM loss on
     generated images). Load the released ``image_encoder200.pth`` with
-    :func:`fusionblocks.image.load_damsm_image_encoder` or pass it as ``weights``.
+    [`fusionblocks.image.load_damsm_image_encoder`][fusionblocks.image.damsm_convert.load_damsm_image_encoder] or pass
+    it as ``weights``.
 
     Args:
         embed_dim: Width E of region and global features (256 in the official models).
@@ -133,11 +130,7 @@ class DAMSMImageEncoder(nn.Module):
         self.backbone.eval()
 
     def reset_parameters(self) -> None:
-        """Projection weights uniform(−0.1, 0.1); the Linear bias keeps PyTorch's default initialisation.
-
-        Shapes:
-            Not applicable.
-        """
+        """Projection weights uniform(−0.1, 0.1); the Linear bias keeps PyTorch's default initialisation."""
         nn.init.uniform_(self.region_proj.weight, -0.1, 0.1)
         nn.init.uniform_(self.code_proj.weight, -0.1, 0.1)
 
@@ -146,9 +139,6 @@ class DAMSMImageEncoder(nn.Module):
 
         Raises:
             ValueError: backbone parameters are missing from the weights.
-
-        Shapes:
-            Not applicable.
         """
         state = read_weights(path_or_state_dict, "backbone_weights")
         own = self.backbone.state_dict()
@@ -161,31 +151,22 @@ class DAMSMImageEncoder(nn.Module):
         self.backbone.load_state_dict(state, strict=False)
 
     def train(self, mode: bool = True) -> "DAMSMImageEncoder":
-        """Set train mode on the projections (unless :meth:`freeze` was called); the backbone always stays in eval.
-
-        Shapes:
-            Not applicable.
+        """Set train mode on the projections (unless
+        [`freeze`][fusionblocks.image.damsm_inception.DAMSMImageEncoder.freeze] was called); the backbone always stays
+        in eval.
         """
         super().train(False if getattr(self, "_frozen", False) else mode)
         self.backbone.eval()
         return self
 
     def freeze(self) -> "DAMSMImageEncoder":
-        """Freeze the projections too (no gradients, eval mode kept after ``.train()``), as GAN training uses it.
-
-        Shapes:
-            Not applicable.
-        """
+        """Freeze the projections too (no gradients, eval mode kept after ``.train()``), as GAN training uses it."""
         self._frozen = True
         self.requires_grad_(False)
         return self.train(False)
 
     def unfreeze(self) -> "DAMSMImageEncoder":
-        """Make the projections trainable again (the backbone stays frozen).
-
-        Shapes:
-            Not applicable.
-        """
+        """Make the projections trainable again (the backbone stays frozen)."""
         self._frozen = False
         self.region_proj.requires_grad_(True)
         self.code_proj.requires_grad_(True)

@@ -17,7 +17,8 @@ __all__ = ["SmallImageEncoder"]
 
 @register("image_encoder", "image.small_cnn")
 class SmallImageEncoder(nn.Module):
-    """Small CNN image encoder: same outputs as :class:`DAMSMImageEncoder`, fast enough for CPU tests.
+    """Small CNN image encoder: same outputs as
+    [`DAMSMImageEncoder`][fusionblocks.image.damsm_inception.DAMSMImageEncoder], fast enough for CPU tests.
 
     Stages of ``conv3x3 → GroupNorm → LeakyReLU(0.2)``; the first ``log2(image_size / region_size)`` stages
     halve the resolution. Regions are the last stage through a 1×1 conv (no bias); the global code is the
@@ -95,31 +96,19 @@ class SmallImageEncoder(nn.Module):
         return self.region_proj(h), self.code_proj(h.mean(dim=(2, 3)))
 
     def freeze(self) -> "SmallImageEncoder":
-        """Freeze all parameters and stay in eval mode (also after ``.train()``).
-
-        Shapes:
-            Not applicable.
-        """
+        """Freeze all parameters and stay in eval mode (also after ``.train()``)."""
         self._frozen = True
         self.requires_grad_(False)
         return self.train(False)
 
     def unfreeze(self) -> "SmallImageEncoder":
-        """Undo :meth:`freeze`.
-
-        Shapes:
-            Not applicable.
-        """
+        """Undo [`freeze`][fusionblocks.image.small_cnn.SmallImageEncoder.freeze]."""
         self._frozen = False
         self.requires_grad_(True)
         return self
 
     def train(self, mode: bool = True) -> "SmallImageEncoder":
-        """Like :meth:`torch.nn.Module.train`, except that a frozen encoder stays in eval mode.
-
-        Shapes:
-            Not applicable.
-        """
+        """Like ``torch.nn.Module.train``, except that a frozen encoder stays in eval mode."""
         return super().train(False if getattr(self, "_frozen", False) else mode)
 
     def extra_repr(self) -> str:

@@ -1,7 +1,7 @@
 """Reusable, registered fusion layers and stage building blocks (kind ``"layer"``), one concept per file.
 
 Importing this package registers every built-in layer; each registration carries a conformance ``example``
-(see :mod:`fusionblocks.layers._example`).
+(see ``fusionblocks.layers._example``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Conformance examples: a small constructed layer plus inputs, attached to every registered layer.
 
-Every layer registered with kind ``"layer"`` passes ``example=<callable>`` to :func:`register`. The callable takes
-the batch size and returns a :class:`LayerExample`; ``tests/layers/test_conformance.py`` runs the same checks
+Every layer registered with kind ``"layer"`` passes ``example=<callable>`` to
+[`register`][fusionblocks.registry.register]. The callable takes
+the batch size and returns a [`LayerExample`][fusionblocks.layers._example.LayerExample];
+``tests/layers/test_conformance.py`` runs the same checks
 (shapes, finite gradients, batch size 1, bf16 autocast, eval determinism, batch-permutation equivariance) on every
 registered layer through it::
 
@@ -51,9 +53,5 @@ ExampleFactory = Callable[[int], LayerExample]
 
 
 def example_generator(seed: int = 0) -> torch.Generator:
-    """A CPU generator for reproducible example inputs.
-
-    Shapes:
-        Not applicable (returns a ``torch.Generator``).
-    """
+    """A CPU generator for reproducible example inputs."""
     return torch.Generator().manual_seed(seed)

@@ -1,4 +1,4 @@
-"""Conditioning augmentation (StackGAN/AttnGAN ``CA_NET``; spec ffgan.md §1.2)."""
+"""Conditioning augmentation (StackGAN/AttnGAN ``CA_NET``; [FF-GAN: conditioning augmentation][ffgan-ca])."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ def _example(batch_size: int) -> LayerExample:
 class ConditioningAugmentation(nn.Module):
     """Gaussian conditioning code from a sentence embedding: ``c = μ + exp(½ log σ²) ⊙ ε``.
 
-    Implements spec ``ffgan.md`` §1.2: ``[μ ; log σ²] = GLU(Linear(text_dim → 4·cond_dim, bias)(s))`` (μ is the
-    first half), ``ε ~ N(0, I)`` drawn with :func:`torch.randn_like` on the input's device.
+    As in the official code: ``[μ ; log σ²] = GLU(Linear(text_dim → 4·cond_dim, bias)(s))`` (μ is the
+    first half), ``ε ~ N(0, I)`` drawn with ``torch.randn_like`` on the input's device.
 
     Sampling: in training mode ``c`` is sampled; in eval mode ``c = μ`` unless ``sample_in_eval=True`` (the official
-    behaviour samples at inference too, spec §12 pitfall 18). ``sample=True/False`` in ``forward`` overrides both.
+    behaviour samples at inference too). ``sample=True/False`` in ``forward`` overrides both.
 
     Args:
         text_dim: Sentence embedding width.

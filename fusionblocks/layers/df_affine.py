@@ -1,4 +1,4 @@
-"""DF-GAN's sentence-conditioned channel affine, identity at initialisation (spec ffgan.md §8.1 "Affine")."""
+"""DF-GAN's sentence-conditioned channel affine, identity at initialisation ([DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def check_cond(cond: object, name: str, dim: int) -> torch.Tensor:
 class DFAffine(nn.Module):
     """Per-channel scale and shift predicted from a condition vector: ``out = γ(y) ⊙ x + β(y)``.
 
-    Implements spec ``ffgan.md`` §8.1 "Affine": ``γ(y) = Linear(h→C)(ReLU(Linear(cond→h)(y)))`` and a separate
+    DF-GAN's "Affine" ([DF-GAN][ffgan-dfgan]): ``γ(y) = Linear(h→C)(ReLU(Linear(cond→h)(y)))`` and a separate
     ``β`` MLP of the same shape, broadcast over H×W. The second Linear of ``γ`` starts at weight 0, bias 1 and that of
     ``β`` at weight 0, bias 0, so the layer is the identity at initialisation.
 
@@ -69,11 +69,7 @@ class DFAffine(nn.Module):
         self.reset_identity()
 
     def reset_identity(self) -> None:
-        """Make the layer the identity again (γ ≡ 1, β ≡ 0) by resetting the second Linear of each MLP.
-
-        Shapes:
-            Not applicable.
-        """
+        """Make the layer the identity again (γ ≡ 1, β ≡ 0) by resetting the second Linear of each MLP."""
         with torch.no_grad():
             self.gamma[2].weight.zero_()
             self.gamma[2].bias.fill_(1.0)

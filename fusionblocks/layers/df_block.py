@@ -1,4 +1,4 @@
-"""DF-GAN's deep fusion block: affine → LeakyReLU → affine → LeakyReLU (spec ffgan.md §8.1 "DFBLK")."""
+"""DF-GAN's deep fusion block: affine → LeakyReLU → affine → LeakyReLU (``DFBLK``; [DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _example(batch_size: int) -> LayerExample:
 
 @register("layer", "dfgan.dfblock", example=_example, paper="DF-GAN (CVPR 2022)")
 class DFBlock(nn.Module):
-    """``LReLU(affine1(LReLU(affine0(x, y)), y))`` with slope 0.2 (spec ``ffgan.md`` §8.1 "DFBLK").
+    """``LReLU(affine1(LReLU(affine0(x, y)), y))`` with slope 0.2 (``DFBLK``).
 
     Args:
         channels: Feature channels C.

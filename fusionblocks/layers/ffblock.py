@@ -1,4 +1,5 @@
-"""The FF-Block: word-context attention followed by spatial affine modulation (spec ffgan.md §1.4, §1.7)."""
+"""The FF-Block: word-context attention followed by spatial affine modulation
+([FF-GAN: which code is the FF-Block][ffgan-ffblock-and-gsr])."""
 
 from __future__ import annotations
 
@@ -30,13 +31,14 @@ def _example(batch_size: int) -> LayerExample:
 class FFBlock(nn.Module):
     """FF-GAN's fine-grained fusion block: ``out = SpatialAffine(x, WordContextAttention(x, words, mask))``.
 
-    Implements spec ``ffgan.md`` §1.4 steps 1–2 (see §1.7 for why this pair is the FF-Block): the word-context map
+    Steps 1–2 of the [FF-GAN refinement stage][ffgan-refinement-stage]: the word-context map
     ``c_w`` of every pixel predicts a spatial scale ``γ`` and shift ``β`` applied to ``x``.
 
     Args:
         channels: Image feature channels C.
         word_dim: Word feature width D.
-        mask_padding: Mask padded words (True, default). ``False`` reproduces the official FF-GAN (spec §1.6).
+        mask_padding: Mask padded words (True, default). ``False`` reproduces the official FF-GAN
+            ([padded-word masking][ffgan-masking]).
         hidden_channels: Hidden width of the affine convs (default ``2 * channels``).
 
     Shapes:

@@ -1,4 +1,4 @@
-"""Gated linear unit over channels (spec ffgan.md §1.1 "GLU")."""
+"""Gated linear unit over channels ([FF-GAN: shared blocks][ffgan-shared-blocks])."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""GSR (Global Semantic Refinement): FF-GAN's per-channel spatial sentence attention (spec ffgan.md §1.4 step 3)."""
+"""GSR (Global Semantic Refinement): FF-GAN's per-channel spatial sentence attention
+([FF-GAN: refinement stage][ffgan-refinement-stage])."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ def _example(batch_size: int) -> LayerExample:
 class GSR(nn.Module):
     """Sentence attention over spatial positions, one softmax per channel (FF-GAN's ``SentenceAttention``).
 
-    Implements spec ``ffgan.md`` §1.4 step 3 with the official normalisation:
+    Step 3 of the [FF-GAN refinement stage][ffgan-refinement-stage], with the official normalisation:
     ``s' = W_s s`` (Linear D→C, no bias); ``g_{k,q} = h_{k,q} · s'_k``; ``π_{k,q} = softmax_q(g_{k,q})`` over the
     H·W positions of channel k; ``o_{k,q} = s'_k · π_{k,q}``. Hence ``Σ_q o_{k,q} = s'_k``: with flat attention each
-    pixel receives about ``s'_k / (H·W)``, a deliberately faithful (weak) signal (spec §12 pitfall 19).
+    pixel receives about ``s'_k / (H·W)``, a deliberately faithful (weak) signal.
 
     Args:
         channels: Image feature channels C.

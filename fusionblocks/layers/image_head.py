@@ -1,4 +1,4 @@
-"""Image head: conv3x3 → tanh (spec ffgan.md §1.1 "GET_IMAGE_G")."""
+"""Image head: conv3x3 → tanh (the official ``GET_IMAGE_G``; [FF-GAN: shared blocks][ffgan-shared-blocks])."""
 
 from __future__ import annotations
 

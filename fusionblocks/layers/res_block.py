@@ -1,4 +1,4 @@
-"""Residual block with a GLU (spec ffgan.md §1.1 "ResBlock")."""
+"""Residual block with a GLU (the official ``ResBlock``; [FF-GAN: shared blocks][ffgan-shared-blocks])."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _example(batch_size: int) -> LayerExample:
 class ResBlockGLU(nn.Module):
     """``x + BN(conv3x3(GLU(BN(conv3x3(x)))))`` with convs C→2C and C→C (no bias), no activation after the add.
 
-    ``ResBlockGLU(128)`` has 443,136 parameters (spec §11.1).
+    ``ResBlockGLU(128)`` has 443,136 parameters, as in the official generator.
 
     Args:
         channels: Channels C.

@@ -1,4 +1,5 @@
-"""Spatial affine modulation ("ACM"): the convolution half of the FF-Block (spec ffgan.md §1.4 step 2)."""
+"""Spatial affine modulation ("ACM"): the convolution half of the FF-Block
+([FF-GAN: refinement stage][ffgan-refinement-stage])."""
 
 from __future__ import annotations
 
@@ -25,14 +26,14 @@ def _example(batch_size: int) -> LayerExample:
 class SpatialAffine(nn.Module):
     """Spatially varying scale and shift predicted from a conditioning map (FF-GAN's ``ACM``).
 
-    Implements spec ``ffgan.md`` §1.4 step 2: ``u = conv3x3(cond)`` (Cc → hidden, no bias),
+    Step 2 of the [FF-GAN refinement stage][ffgan-refinement-stage]: ``u = conv3x3(cond)`` (Cc → hidden, no bias),
     ``γ = conv3x3(u)``, ``β = conv3x3(u)`` (hidden → C, no bias) and ``out = x ⊙ γ + β``. There is no
     nonlinearity between ``u`` and ``γ``/``β`` and no normalisation of ``x``.
 
     Args:
         channels: Channels C of the modulated features ``x``.
         cond_channels: Channels Cc of the conditioning map (default ``channels``; the official code hard-wires
-            it to ``GF_DIM``, spec §12 pitfall 4).
+            it to ``GF_DIM``).
         hidden_channels: Width of ``u`` (default ``2 * channels``).
 
     Shapes:

@@ -1,4 +1,5 @@
-"""Upsampling block: nearest ×2 → conv3x3 → BatchNorm → GLU (spec ffgan.md §1.1 "upBlock")."""
+"""Upsampling block: nearest ×2 → conv3x3 → BatchNorm → GLU (the official ``upBlock``;
+[FF-GAN: shared blocks][ffgan-shared-blocks])."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ class UpBlock(nn.Module):
     """Double the resolution: ``GLU(BN(conv3x3(upsample_nearest_x2(x))))``.
 
     The conv (no bias) maps ``in_channels → 2·out_channels``; BatchNorm2d(2·out) uses PyTorch defaults; the GLU
-    halves the channels. ``UpBlock(128, 64)`` has 147,712 parameters (spec §11.1).
+    halves the channels. ``UpBlock(128, 64)`` has 147,712 parameters, as in the official generator.
 
-    By default the upsample + conv pair runs as :func:`~fusionblocks.layers.upsample_conv.upsample_nearest_conv3x3`
+    By default the upsample + conv pair runs as ``upsample_nearest_conv3x3``
     on the low-resolution input (the same function with 4/9 of the FLOPs; the same parameters, so official
     checkpoints load unchanged). ``fused_upsample=False`` runs the literal interpolate-then-convolve form.
 

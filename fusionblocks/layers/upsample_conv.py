@@ -75,7 +75,8 @@ class _InterleavePhases(torch.autograd.Function):
     """Interleave the four phase maps into the upsampled image, with its adjoint as the backward.
 
     Phase ``k = 2a + b`` of output pixel ``(2i + a, 2j + b)`` is the 2×2 window whose top-left corner is padded
-    ``(i + a, j + b)``, i.e. ``phased[:, k, :, i + a, j + b]`` (see :func:`_phase_view`). One strided copy each way;
+    ``(i + a, j + b)``, i.e. ``phased[:, k, :, i + a, j + b]`` (see
+    [`_phase_view`][fusionblocks.layers.upsample_conv._phase_view]). One strided copy each way;
     autograd's backward of four slices would instead allocate, zero and add four full-size copies of ``phased``.
 
     Shapes:

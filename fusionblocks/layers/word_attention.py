@@ -1,4 +1,4 @@
-"""Word-context attention: the attention half of the FF-Block (spec ffgan.md §1.4 step 1, §1.6)."""
+"""Word-context attention: the attention half of the FF-Block ([FF-GAN: refinement stage][ffgan-refinement-stage])."""
 
 from __future__ import annotations
 
@@ -35,14 +35,15 @@ def _example(batch_size: int) -> LayerExample:
 class WordContextAttention(nn.Module):
     """Per-pixel attention over the words: the word-context map of AttnGAN / FF-GAN.
 
-    Implements spec ``ffgan.md`` §1.4 step 1:
+    Step 1 of the [FF-GAN refinement stage][ffgan-refinement-stage]:
 
     ``e'_t = W_e w_t`` (Linear D→C, no bias); ``a_{q,t} = h_q · e'_t`` (no √d scaling);
     ``β_{q,t} = softmax_t(a_{q,t})``; ``c_q = Σ_t β_{q,t} e'_t``.
 
     With ``mask_padding=True`` (the default, as in AttnGAN/DM-GAN) logits of padded words are set to −∞ when a
     ``mask`` is given, so padded words get no attention and their vectors never reach the output. With
-    ``mask_padding=False`` the mask is validated but not applied: that is the official FF-GAN behaviour (§1.6), where
+    ``mask_padding=False`` the mask is validated but not applied: that is the official FF-GAN behaviour
+    ([padded-word masking][ffgan-masking]), where
     padded word vectors (zeros in the official pipeline, hence logit 0) still take part of the softmax mass.
 
     Args:

@@ -74,11 +74,7 @@ def check_logits(value: object, name: str, batch: int | None = None) -> torch.Te
 
 
 def check_gamma(value: object, name: str) -> float:
-    """``value`` must be a positive finite real number.
-
-    Shapes:
-        Not applicable (a scalar).
-    """
+    """``value`` must be a positive finite real number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name}: expected a positive number, got {type(value).__name__}")
     value = float(value)

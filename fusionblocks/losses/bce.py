@@ -1,6 +1,7 @@
-"""Binary cross-entropy stage losses of AttnGAN / DM-GAN / FF-GAN discriminators and generators (spec §3.1–3.2).
+"""Binary cross-entropy stage losses of AttnGAN / DM-GAN / FF-GAN discriminators and generators
+([FF-GAN: discriminator loss][ffgan-d-loss], [generator loss][ffgan-g-loss]).
 
-All functions take **logits** (pre-sigmoid) and use :func:`torch.nn.functional.binary_cross_entropy_with_logits`.
+All functions take **logits** (pre-sigmoid) and use ``torch.nn.functional.binary_cross_entropy_with_logits``.
 In exact arithmetic this equals the official ``nn.BCELoss(sigmoid(logit), label)``; it stays finite where the
 sigmoid saturates (the official ``BCELoss`` clamps ``log`` at −100 there instead). The library's discriminators
 output logits. Logits may be ``(N,)`` or carry extra singleton/patch dims; every term is a mean over all elements.
@@ -81,12 +82,13 @@ def bce_stage_d(
     Args:
         real_cond: Conditional logits of real images with their own captions.
         fake_cond: Conditional logits of (detached) generated images with their captions.
-        wrong_cond: Conditional logits of real images with mismatched captions (see :func:`mismatch_pairs`).
+        wrong_cond: Conditional logits of real images with mismatched captions (see
+            [`mismatch_pairs`][fusionblocks.losses.bce.mismatch_pairs]).
         real_uncond: Unconditional logits of real images, or ``None`` without an unconditional head.
         fake_uncond: Unconditional logits of generated images (given together with ``real_uncond``).
 
     Returns:
-        :class:`StageDLoss`.
+        [`StageDLoss`][fusionblocks.losses.outputs.StageDLoss].
 
     Shapes:
         real_cond, fake_cond, real_uncond, fake_uncond: ``(B,)`` or ``(B, ...)``; wrong_cond: ``(P,)`` or
@@ -125,10 +127,12 @@ def bce_stage_d_from_heads(
     class_ids: torch.Tensor | Sequence[int] | None = None,
     skip_same_class: bool = False,
 ) -> StageDLoss:
-    """:func:`bce_stage_d` from discriminator trunk features and its heads (the official call pattern).
+    """[`bce_stage_d`][fusionblocks.losses.bce.bce_stage_d] from discriminator trunk features and its heads (the
+    official call pattern).
 
     Calls ``cond_head(features, sentence)`` for the real, fake and mismatched pairs
-    (:func:`mismatch_pairs`) and ``uncond_head(features)`` for real and fake. Detach the generated images
+    ([`mismatch_pairs`][fusionblocks.losses.bce.mismatch_pairs]) and ``uncond_head(features)`` for real and fake.
+    Detach the generated images
     (or their features) before calling, as the official D step does.
 
     Args:
@@ -141,7 +145,7 @@ def bce_stage_d_from_heads(
         skip_same_class: Drop mismatched pairs whose samples share a class.
 
     Returns:
-        :class:`StageDLoss`.
+        [`StageDLoss`][fusionblocks.losses.outputs.StageDLoss].
 
     Shapes:
         real_features, fake_features: ``(B, C, h, w)``; sentence: ``(B, D)``; class_ids: ``(B,)``.
@@ -172,7 +176,7 @@ def bce_stage_g(fake_cond: torch.Tensor, fake_uncond: torch.Tensor | None = None
         fake_uncond: Unconditional logits, or ``None`` without an unconditional head.
 
     Returns:
-        :class:`StageGLoss`.
+        [`StageGLoss`][fusionblocks.losses.outputs.StageGLoss].
 
     Shapes:
         fake_cond, fake_uncond: ``(B,)`` or ``(B, ...)``; returned tensors ``()``.
@@ -186,7 +190,8 @@ def bce_stage_g(fake_cond: torch.Tensor, fake_uncond: torch.Tensor | None = None
 
 @register("loss", "loss.bce_stage_d", paper="AttnGAN / DM-GAN / FF-GAN")
 class BCEStageDLoss(nn.Module):
-    """Module wrapper of :func:`bce_stage_d` (logits in, :class:`StageDLoss` out).
+    """Module wrapper of [`bce_stage_d`][fusionblocks.losses.bce.bce_stage_d] (logits in,
+    [`StageDLoss`][fusionblocks.losses.outputs.StageDLoss] out).
 
     Shapes:
         real_cond, fake_cond, real_uncond, fake_uncond: ``(B, ...)``; wrong_cond: ``(P, ...)``.
@@ -205,10 +210,10 @@ class BCEStageDLoss(nn.Module):
 
 @register("loss", "loss.bce_stage_g", paper="AttnGAN / DM-GAN / FF-GAN")
 class BCEStageGLoss(nn.Module):
-    """Module wrapper of :func:`bce_stage_g`.
+    """Module wrapper of [`bce_stage_g`][fusionblocks.losses.bce.bce_stage_g].
 
     Shapes:
-        fake_cond, fake_uncond: ``(B, ...)``; returns :class:`StageGLoss`.
+        fake_cond, fake_uncond: ``(B, ...)``; returns [`StageGLoss`][fusionblocks.losses.outputs.StageGLoss].
     """
 
     def forward(self, fake_cond: torch.Tensor, fake_uncond: torch.Tensor | None = None) -> StageGLoss:

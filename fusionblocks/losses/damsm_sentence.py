@@ -1,4 +1,5 @@
-"""DAMSM sentence-level matching loss: cosine between global image codes and sentence vectors (spec §3.3)."""
+"""DAMSM sentence-level matching loss: cosine between global image codes and sentence vectors
+([FF-GAN: DAMSM losses][ffgan-damsm-losses])."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def damsm_sentence_loss(
         eps: Clamp of the norm product.
 
     Returns:
-        :class:`DAMSMLoss` with ``loss0``, ``loss1`` and ``scores`` (rows = images, columns = sentences);
+        [`DAMSMLoss`][fusionblocks.losses.outputs.DAMSMLoss] with ``loss0``, ``loss1`` and ``scores`` (rows = images,
+        columns = sentences);
         ``attention`` is ``None``.
 
     Shapes:
@@ -61,13 +63,14 @@ def damsm_sentence_loss(
 
 @register("loss", "loss.damsm_sentence", paper="AttnGAN (CVPR 2018), used by DM-GAN and FF-GAN")
 class DAMSMSentenceLoss(nn.Module):
-    """Module wrapper of :func:`damsm_sentence_loss`.
+    """Module wrapper of [`damsm_sentence_loss`][fusionblocks.losses.damsm_sentence.damsm_sentence_loss].
 
     Args:
         gamma3: Score scale.
 
     Shapes:
-        codes: ``(B, E)``; sentence: ``(B, E)``; class_ids: ``(B,)``. Returns :class:`DAMSMLoss`.
+        codes: ``(B, E)``; sentence: ``(B, E)``; class_ids: ``(B,)``. Returns
+            [`DAMSMLoss`][fusionblocks.losses.outputs.DAMSMLoss].
     """
 
     def __init__(self, gamma3: float = 10.0) -> None:

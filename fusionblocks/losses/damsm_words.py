@@ -1,8 +1,8 @@
 """DAMSM word-level matching loss (AttnGAN / DM-GAN / FF-GAN), vectorised over every (image, caption) pair.
 
-The official code loops over the captions of the batch in Python (spec §12, pitfall 20). Here all ``B × B``
+The official code loops over the captions of the batch in Python. Here all ``B × B``
 pairs are scored at once; the padded words of each caption are masked out exactly, so the result equals the
-official per-caption loop over the true lengths ``T_i`` (spec §3.3, steps 1–8).
+official per-caption loop over the true lengths ``T_i`` ([FF-GAN: DAMSM losses][ffgan-damsm-losses]).
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def damsm_word_loss(
         eps: Clamp of the norm product in the cosine.
 
     Returns:
-        :class:`DAMSMLoss` with ``loss0``, ``loss1``, ``scores`` (rows = images, columns = captions) and
+        [`DAMSMLoss`][fusionblocks.losses.outputs.DAMSMLoss] with ``loss0``, ``loss1``, ``scores`` (rows = images,
+        columns = captions) and
         ``attention``: each caption's word → region attention ``α`` over its own image, zero at padded words.
 
     Shapes:
@@ -130,17 +131,18 @@ def damsm_word_loss(
 
 @register("loss", "loss.damsm_words", paper="AttnGAN (CVPR 2018), used by DM-GAN and FF-GAN")
 class DAMSMWordLoss(nn.Module):
-    """Module wrapper of :func:`damsm_word_loss` holding ``γ1, γ2, γ3`` and the score form.
+    """Module wrapper of [`damsm_word_loss`][fusionblocks.losses.damsm_words.damsm_word_loss] holding ``γ1, γ2, γ3``
+    and the score form.
 
     Args:
         gamma1: Attention sharpness over regions.
         gamma2: Word-score sharpness.
         gamma3: Score scale.
-        form: ``"official"`` or ``"paper"`` (see :func:`damsm_word_loss`).
+        form: ``"official"`` or ``"paper"`` (see [`damsm_word_loss`][fusionblocks.losses.damsm_words.damsm_word_loss]).
 
     Shapes:
         regions: ``(B, E, h, w)``; words: ``(B, T, E)``; mask: ``(B, T)`` bool; class_ids: ``(B,)``.
-        Returns :class:`DAMSMLoss` (scores ``(B, B)``, attention ``(B, T, h, w)``).
+        Returns [`DAMSMLoss`][fusionblocks.losses.outputs.DAMSMLoss] (scores ``(B, B)``, attention ``(B, T, h, w)``).
     """
 
     def __init__(

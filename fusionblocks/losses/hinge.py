@@ -1,4 +1,4 @@
-"""Hinge adversarial losses with the mismatched-pair term (DF-GAN / GALIP, spec §8.1)."""
+"""Hinge adversarial losses with the mismatched-pair term (DF-GAN / GALIP; [DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -39,10 +39,11 @@ def hinge_d(real: torch.Tensor, fake: torch.Tensor, mismatch: torch.Tensor) -> H
         real: Conditional logits of real images with their own captions.
         fake: Conditional logits of (detached) generated images with their captions.
         mismatch: Conditional logits of mismatched pairs (e.g. real features rolled with
-            :func:`roll_mismatch`).
+            [`roll_mismatch`][fusionblocks.losses.hinge.roll_mismatch]).
 
     Returns:
-        :class:`HingeDLoss` (add the MA-GP yourself: ``L_D = loss + ma_gp(...).loss``).
+        [`HingeDLoss`][fusionblocks.losses.outputs.HingeDLoss] (add the MA-GP yourself:
+        ``L_D = loss + ma_gp(...).loss``).
 
     Shapes:
         real, fake, mismatch: ``(B,)`` or ``(B, ...)``; returned tensors ``()``.
@@ -67,10 +68,10 @@ def hinge_g(fake: torch.Tensor) -> HingeGLoss:
 
 @register("loss", "loss.hinge_d", paper="DF-GAN (CVPR 2022)")
 class HingeDiscriminatorLoss(nn.Module):
-    """Module wrapper of :func:`hinge_d`.
+    """Module wrapper of [`hinge_d`][fusionblocks.losses.hinge.hinge_d].
 
     Shapes:
-        real, fake, mismatch: ``(B, ...)``; returns :class:`HingeDLoss`.
+        real, fake, mismatch: ``(B, ...)``; returns [`HingeDLoss`][fusionblocks.losses.outputs.HingeDLoss].
     """
 
     def forward(self, real: torch.Tensor, fake: torch.Tensor, mismatch: torch.Tensor) -> HingeDLoss:
@@ -79,10 +80,10 @@ class HingeDiscriminatorLoss(nn.Module):
 
 @register("loss", "loss.hinge_g", paper="DF-GAN (CVPR 2022)")
 class HingeGeneratorLoss(nn.Module):
-    """Module wrapper of :func:`hinge_g`.
+    """Module wrapper of [`hinge_g`][fusionblocks.losses.hinge.hinge_g].
 
     Shapes:
-        fake: ``(B, ...)``; returns :class:`HingeGLoss`.
+        fake: ``(B, ...)``; returns [`HingeGLoss`][fusionblocks.losses.outputs.HingeGLoss].
     """
 
     def forward(self, fake: torch.Tensor) -> HingeGLoss:

@@ -1,4 +1,4 @@
-"""KL divergence of the conditioning augmentation ``N(μ, σ²)`` to ``N(0, I)`` (spec §3.4)."""
+"""KL divergence of the conditioning augmentation ``N(μ, σ²)`` to ``N(0, I)`` ([FF-GAN: KL term][ffgan-kl])."""
 
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ def kl_ca(mu: torch.Tensor, logvar: torch.Tensor) -> KLLoss:
 
 @register("loss", "loss.kl_ca", paper="StackGAN / AttnGAN / FF-GAN")
 class KLDivergenceLoss(nn.Module):
-    """Module wrapper of :func:`kl_ca`.
+    """Module wrapper of [`kl_ca`][fusionblocks.losses.kl.kl_ca].
 
     Shapes:
-        mu, logvar: ``(B, C)``; returns :class:`KLLoss`.
+        mu, logvar: ``(B, C)``; returns [`KLLoss`][fusionblocks.losses.outputs.KLLoss].
     """
 
     def forward(self, mu: torch.Tensor, logvar: torch.Tensor) -> KLLoss:

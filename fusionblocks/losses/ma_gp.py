@@ -1,4 +1,4 @@
-"""Matching-aware gradient penalty (MA-GP) of DF-GAN / GALIP (spec §8.1)."""
+"""Matching-aware gradient penalty (MA-GP) of DF-GAN / GALIP ([DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def ma_gp(
         form: ``"joint"`` or ``"paper"``.
 
     Returns:
-        :class:`MAGPLoss` with ``loss`` and the per-sample ``grad_norm`` before the power.
+        [`MAGPLoss`][fusionblocks.losses.outputs.MAGPLoss] with ``loss`` and the per-sample ``grad_norm`` before the
+        power.
 
     Shapes:
         outputs: ``(B,)`` or ``(B, ...)``; inputs: each ``(B, ...)``; returns loss ``()``, grad_norm ``(B,)``.
@@ -87,7 +88,7 @@ def ma_gp(
 
 @register("loss", "loss.ma_gp", paper="DF-GAN (CVPR 2022)")
 class MatchingAwareGradientPenalty(nn.Module):
-    """Module wrapper of :func:`ma_gp`.
+    """Module wrapper of ``ma_gp``.
 
     Args:
         k: Weight.
@@ -95,7 +96,7 @@ class MatchingAwareGradientPenalty(nn.Module):
         form: ``"joint"`` (DF-GAN code) or ``"paper"``.
 
     Shapes:
-        outputs: ``(B, ...)``; inputs: each ``(B, ...)``; returns :class:`MAGPLoss`.
+        outputs: ``(B, ...)``; inputs: each ``(B, ...)``; returns [`MAGPLoss`][fusionblocks.losses.outputs.MAGPLoss].
     """
 
     def __init__(self, k: float = 2.0, p: float = 6.0, form: Literal["joint", "paper"] = "joint") -> None:

@@ -1,6 +1,6 @@
 """Return types of the losses: small dataclasses, each with a scalar ``loss`` to call ``backward`` on.
 
-Every loss function in :mod:`fusionblocks.losses` returns one of these, and so does its registered
+Every loss function in ``fusionblocks.losses`` returns one of these, and so does its registered
 ``nn.Module`` wrapper. The individual terms stay available for logging.
 """
 
@@ -15,7 +15,7 @@ __all__ = ["DAMSMLoss", "StageDLoss", "StageGLoss", "HingeDLoss", "HingeGLoss", 
 
 @dataclass
 class DAMSMLoss:
-    """DAMSM word- or sentence-level matching loss (spec §3.3).
+    """DAMSM word- or sentence-level matching loss ([FF-GAN: DAMSM losses][ffgan-damsm-losses]).
 
     Attributes:
         loss0: Cross-entropy over the rows of ``scores``: each image picks its caption.
@@ -42,10 +42,10 @@ class DAMSMLoss:
 
 @dataclass
 class StageDLoss:
-    """BCE discriminator loss of one FF-GAN/AttnGAN stage (spec §3.1).
+    """BCE discriminator loss of one FF-GAN/AttnGAN stage ([FF-GAN: discriminator loss][ffgan-d-loss]).
 
     Attributes:
-        loss: The combined loss (see :func:`fusionblocks.losses.bce_stage_d`).
+        loss: The combined loss (see [`fusionblocks.losses.bce_stage_d`][fusionblocks.losses.bce.bce_stage_d]).
         cond_real, cond_fake, cond_wrong: Conditional BCE terms.
         real_uncond, fake_uncond: Unconditional BCE terms, ``None`` without an unconditional head.
 
@@ -63,7 +63,7 @@ class StageDLoss:
 
 @dataclass
 class StageGLoss:
-    """Non-saturating BCE generator loss of one stage (spec §3.2).
+    """Non-saturating BCE generator loss of one stage ([FF-GAN: generator loss][ffgan-g-loss]).
 
     Attributes:
         loss: ``cond + uncond`` (no ½).
@@ -81,7 +81,7 @@ class StageGLoss:
 
 @dataclass
 class HingeDLoss:
-    """DF-GAN hinge discriminator loss (spec §8.1).
+    """DF-GAN hinge discriminator loss ([DF-GAN][ffgan-dfgan]).
 
     Attributes:
         loss: ``real + ½ (fake + mismatch)``.
@@ -99,7 +99,7 @@ class HingeDLoss:
 
 @dataclass
 class HingeGLoss:
-    """DF-GAN generator loss ``−mean C(D(x̂), s)`` (spec §8.1).
+    """DF-GAN generator loss ``−mean C(D(x̂), s)`` ([DF-GAN][ffgan-dfgan]).
 
     Shapes:
         loss: ``()``.
@@ -110,7 +110,7 @@ class HingeGLoss:
 
 @dataclass
 class MAGPLoss:
-    """Matching-aware gradient penalty (spec §8.1).
+    """Matching-aware gradient penalty ([DF-GAN][ffgan-dfgan]).
 
     Attributes:
         loss: ``k · mean_b norm_b ** p``.
@@ -127,7 +127,7 @@ class MAGPLoss:
 
 @dataclass
 class KLLoss:
-    """KL divergence of the conditioning augmentation to N(0, I), averaged (spec §3.4).
+    """KL divergence of the conditioning augmentation to N(0, I), averaged ([FF-GAN: KL term][ffgan-kl]).
 
     Shapes:
         loss: ``()``.

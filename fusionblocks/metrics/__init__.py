@@ -1,5 +1,5 @@
 """Evaluation metrics: FID / KID / IS on Inception features, CLIP score, R-precision and CaptionedShapes attribute
-accuracy, plus :func:`evaluate` (sample from captions → every metric → JSON / Markdown report).
+accuracy, plus ``evaluate`` (sample from captions → every metric → JSON / Markdown report).
 
 Nothing here downloads weights: Inception and CLIP weights come from local files (random weights only when asked
 for, and then recorded). ``timm`` and ``open_clip`` are imported only when an extractor is built, so importing this

@@ -154,11 +154,12 @@ class AttributeJudge:
     into 8-connected objects; the caption's 1–2 objects are matched to the largest measured objects (for two
     objects, the order with more correct attributes is taken — a lenient matching). Per object: colour = majority
     palette colour of its pixels; position = region of its centroid (``position_from_centroid``); size = area above
-    the per-shape threshold of :func:`size_thresholds`; shape = :class:`ShapeClassifier` on its mask crop.
+    the per-shape threshold of [`size_thresholds`][fusionblocks.metrics.attribute_judge.size_thresholds]; shape =
+    [`ShapeClassifier`][fusionblocks.metrics.shape_classifier.ShapeClassifier] on its mask crop.
     A relation is read from the two centroids (the larger offset decides left/right vs above/below).
 
     Args:
-        classifier: A trained :class:`ShapeClassifier`.
+        classifier: A trained [`ShapeClassifier`][fusionblocks.metrics.shape_classifier.ShapeClassifier].
         classifier_report: Its held-out report (shown beside every verdict).
         self_check_images: Real held-out images judged at construction against their own captions (0 = skip); the
             result is ``judge_self_check`` in every verdict's ``judge`` dict, so the judge is checked too.
@@ -193,11 +194,7 @@ class AttributeJudge:
 
     @classmethod
     def build(cls, classifier_path: str | os.PathLike[str] | None = None, *, self_check_images: int = 200, seed: int = 0) -> "AttributeJudge":
-        """Load the shape classifier cached at ``classifier_path`` (or train it in seconds and cache it there).
-
-        Shapes:
-            Not applicable.
-        """
+        """Load the shape classifier cached at ``classifier_path`` (or train it in seconds and cache it there)."""
         classifier, report = load_or_train_shape_classifier(classifier_path, seed=seed)
         return cls(classifier, report, self_check_images=self_check_images, seed=seed)
 
@@ -227,7 +224,8 @@ class AttributeJudge:
         """The up-to-``k`` largest objects of each image, measured (largest first).
 
         Shapes:
-            - images: ``(B, 3, H, W)`` in ``[-1, 1]``; output: ``B`` lists of :class:`MeasuredObject`.
+            - images: ``(B, 3, H, W)`` in ``[-1, 1]``; output: ``B`` lists of
+              [`MeasuredObject`][fusionblocks.metrics.attribute_judge.MeasuredObject].
         """
         images = check_image_features(images, "images", channels=3)
         seg = segment_objects(to_working_resolution(images), k=k)
@@ -285,11 +283,13 @@ class AttributeJudge:
             tally.per_image.append(all(c == s for c, s in best.values()))
 
     def new_tally(self) -> "_Tally":
-        """An empty accumulator for :meth:`update` / :meth:`result`."""
+        """An empty accumulator for [`update`][fusionblocks.metrics.attribute_judge.AttributeJudge.update] /
+        ``result``."""
         return _Tally()
 
     def result(self, tally: "_Tally") -> AttributeAccuracy:
-        """The :class:`AttributeAccuracy` of everything added to ``tally``."""
+        """The [`AttributeAccuracy`][fusionblocks.metrics.attribute_judge.AttributeAccuracy] of everything added to
+        ``tally``."""
         return tally.result(self.judge_info)
 
     def __call__(self, images: torch.Tensor, captions: Sequence[str]) -> AttributeAccuracy:

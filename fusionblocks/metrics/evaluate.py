@@ -18,7 +18,7 @@ from .report import EvalReport
 
 __all__ = ["METRICS", "SampleFn", "evaluate", "parse_metrics"]
 
-#: Metric names understood by :func:`evaluate` (``rprec_clip`` is R-precision with CLIP encoders).
+#: Metric names understood by ``evaluate`` (``rprec_clip`` is R-precision with CLIP encoders).
 METRICS: tuple[str, ...] = ("fid", "kid", "is", "rprec", "rprec_clip", "clip", "attributes")
 
 #: ``sample_fn(captions) -> images``: ``B`` captions → ``(B, 3, H, W)`` float images in ``[-1, 1]``.
@@ -137,17 +137,22 @@ def evaluate(
     Args:
         sample_fn: ``sample_fn(captions: list[str]) -> (B, 3, H, W)`` images in ``[-1, 1]``.
         captions: A list of captions, a dataset of dict items with ``"caption"`` (and optionally ``"class_id"``),
-            or a :class:`fusionblocks.data.CaptionedShapes` (all its captions, with class ids).
-        metrics: Names from :data:`METRICS` (list or comma-separated string; ``"all"``).
+            or a [`fusionblocks.data.CaptionedShapes`][fusionblocks.data.shapes.dataset.CaptionedShapes] (all its
+            captions, with class ids).
+        metrics: Names from ``METRICS`` (list or comma-separated string; ``"all"``).
         num_samples: Images to generate; default ``len(captions)``. Published FIDs use about 30,000.
         batch_size: Captions per ``sample_fn`` call.
         reference: For ``fid``/``kid``: an ``.npz`` path (``mu``/``sigma``; KID also needs ``features``), a
-            :class:`FeatureStats`, real images ``(N, 3, H, W)`` / a dataset of them, or reference features ``(N, 2048)``.
-        inception: A ready :class:`InceptionFeatureExtractor`; otherwise one is built from ``inception_weights``.
-        inception_weights: Local Inception checkpoint (see :class:`InceptionFeatureExtractor`).
+            [`FeatureStats`][fusionblocks.metrics.feature_stats.FeatureStats], real images ``(N, 3, H, W)`` / a dataset
+            of them, or reference features ``(N, 2048)``.
+        inception: A ready [`InceptionFeatureExtractor`][fusionblocks.metrics.inception.InceptionFeatureExtractor];
+            otherwise one is built from ``inception_weights``.
+        inception_weights: Local Inception checkpoint (see
+            [`InceptionFeatureExtractor`][fusionblocks.metrics.inception.InceptionFeatureExtractor]).
         allow_random_weights: Allow random Inception/CLIP weights (tests only; recorded and warned about).
         resize_filter: Resize filter to 299² for a built extractor.
-        clip_scorer: A ready :class:`fusionblocks.metrics.CLIPScorer`; otherwise built from ``clip_model`` /
+        clip_scorer: A ready [`fusionblocks.metrics.CLIPScorer`][fusionblocks.metrics.clip_scorer.CLIPScorer];
+            otherwise built from ``clip_model`` /
             ``clip_weights``.
         clip_model: open_clip architecture for a built scorer.
         clip_weights: Local open_clip checkpoint for a built scorer.
@@ -156,7 +161,8 @@ def evaluate(
         caption_class_ids: Class of each caption (mismatches for R-precision come from other classes).
         rprec_candidates: Candidates per image (100; clipped to what the caption pool allows, and recorded).
         rprec_folds: R-precision folds (10; clipped to N).
-        attribute_judge: A ready :class:`fusionblocks.metrics.AttributeJudge`.
+        attribute_judge: A ready
+            [`fusionblocks.metrics.AttributeJudge`][fusionblocks.metrics.attribute_judge.AttributeJudge].
         shape_classifier_path: Cache file of the judge's shape classifier (trained in seconds when absent).
         is_splits: IS splits (10; clipped to N).
         kid_subsets: KID subsets (100).
@@ -166,7 +172,9 @@ def evaluate(
         device: Device of the feature extractors.
 
     Returns:
-        An :class:`EvalReport`; write it with :func:`write_json` / :func:`write_markdown`.
+        An [`EvalReport`][fusionblocks.metrics.report.EvalReport]; write it with
+        [`write_json`][fusionblocks.metrics.report.write_json] /
+        [`write_markdown`][fusionblocks.metrics.report.write_markdown].
 
     Shapes:
         - ``sample_fn`` output: ``(B, 3, H, W)`` in ``[-1, 1]`` for ``B`` captions.

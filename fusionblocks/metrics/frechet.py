@@ -70,7 +70,8 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
 
 
 def fid_from_features(features1: Any, features2: Any | FeatureStats) -> float:
-    """FID between two feature sets (or a feature set and precomputed :class:`FeatureStats`).
+    """FID between two feature sets (or a feature set and precomputed
+    [`FeatureStats`][fusionblocks.metrics.feature_stats.FeatureStats]).
 
     Shapes:
         - features1: ``(N1, D)``; features2: ``(N2, D)`` or ``FeatureStats`` with ``mu (D,)``, ``sigma (D, D)``.

@@ -19,7 +19,8 @@ from .._checks import check_image_features
 
 __all__ = ["InceptionFeatures", "InceptionFeatureExtractor", "load_inception_state_dict", "RESIZE_FILTERS"]
 
-#: Resize filters accepted by :class:`InceptionFeatureExtractor` → (torch mode, antialias).
+#: Resize filters accepted by
+#: [`InceptionFeatureExtractor`][fusionblocks.metrics.inception.InceptionFeatureExtractor] → (torch mode, antialias).
 RESIZE_FILTERS: dict[str, tuple[str, bool]] = {
     "bilinear": ("bilinear", False),
     "bilinear-antialias": ("bilinear", True),
@@ -45,7 +46,7 @@ _MIXED = (
 
 @dataclass
 class InceptionFeatures:
-    """Outputs of :class:`InceptionFeatureExtractor`.
+    """Outputs of [`InceptionFeatureExtractor`][fusionblocks.metrics.inception.InceptionFeatureExtractor].
 
     Attributes:
         pool: Global-average-pooled Mixed_7c features ("pool3").
@@ -164,14 +165,15 @@ class InceptionFeatureExtractor(nn.Module):
     Args:
         weights: Local checkpoint path or state dict. Required unless ``allow_random_weights``.
         allow_random_weights: Build with random weights when ``weights`` is None (tests only; recorded).
-        resize_filter: One of :data:`RESIZE_FILTERS`.
+        resize_filter: One of ``RESIZE_FILTERS``.
         fid_blocks: Force the pytorch-fid block variant on/off; ``None`` = on iff the classifier has 1008 classes.
         num_classes: Classes of the random-weight model (ignored when weights are given). Default 1008.
         random_seed: Seed of the random weights (He-normal convolutions, so activations keep a sane scale).
 
     Shapes:
         - images: ``(B, 3, H, W)`` float in ``[-1, 1]``, any H, W.
-        - output: :class:`InceptionFeatures` with ``pool (B, 2048)`` and ``logits (B, K)``.
+        - output: [`InceptionFeatures`][fusionblocks.metrics.inception.InceptionFeatures] with ``pool (B, 2048)`` and
+          ``logits (B, K)``.
     """
 
     input_size = 299

@@ -71,7 +71,8 @@ def kernel_inception_distance(
     """KID between two feature sets (Bińkowski et al. 2018), in float64.
 
     Each of ``num_subsets`` rounds draws ``subset_size`` rows without replacement from each set (clipped to the
-    smaller set's size) and computes :func:`mmd2_unbiased`; the mean and std over rounds are returned.
+    smaller set's size) and computes [`mmd2_unbiased`][fusionblocks.metrics.kid.mmd2_unbiased]; the mean and std over
+    rounds are returned.
 
     Args:
         features1: First feature set (e.g. Inception pool features of generated images).

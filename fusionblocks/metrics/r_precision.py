@@ -1,8 +1,10 @@
-"""R-precision: does an image's code pick its own caption among mismatched ones (spec §6.1)?
+"""R-precision: does an image's code pick its own caption among mismatched ones
+([FF-GAN: R-precision][ffgan-r-precision])?
 
-Differences from the official evaluation (spec §12, pitfalls 21, 25–27), all deliberate:
+Differences from the official evaluation, all deliberate:
 
-- captions are encoded **once** by the caller (or by :func:`r_precision_from_encoders`, in batches, under
+- captions are encoded **once** by the caller (or by
+  [`r_precision_from_encoders`][fusionblocks.metrics.r_precision.r_precision_from_encoders], in batches, under
   ``torch.no_grad``); the official loop re-encodes 99 captions per sample;
 - the mismatched captions are sampled with torch, vectorised (no rejection loop), from the captions whose class
   differs from the image's (or, without class ids, from every caption but the true one);
@@ -30,7 +32,7 @@ __all__ = ["RPrecisionResult", "r_precision", "r_precision_from_encoders", "samp
 
 @dataclass
 class RPrecisionResult:
-    """Result of :func:`r_precision`.
+    """Result of ``r_precision``.
 
     Attributes:
         mean: Mean over the fold means (the reported R-precision, in ``[0, 1]``).
@@ -182,7 +184,8 @@ def r_precision(
     """R-precision of image codes against pre-encoded caption codes.
 
     For each image ``i``: candidates = its true caption + ``num_candidates − 1`` mismatched captions
-    (:func:`sample_mismatched_captions`); a hit when the cosine similarity is largest for the true caption
+    ([`sample_mismatched_captions`][fusionblocks.metrics.r_precision.sample_mismatched_captions]); a hit when the
+    cosine similarity is largest for the true caption
     (ties go to the true caption, like the official ``argmax``). The hits are shuffled and split into ``folds``
     near-equal folds that together cover every sample; ``mean``/``std`` are over the fold means.
 
@@ -199,7 +202,7 @@ def r_precision(
         chunk_size: Images scored at once (bounds memory at ``chunk_size · num_candidates · E``).
 
     Returns:
-        :class:`RPrecisionResult`.
+        [`RPrecisionResult`][fusionblocks.metrics.r_precision.RPrecisionResult].
 
     Shapes:
         image_codes: ``(N, E)``; caption_codes: ``(M, E)``; true_caption_index, image_class_ids: ``(N,)``;
@@ -282,7 +285,7 @@ def r_precision_from_encoders(
     replacement: bool = False,
     batch_size: int = 64,
 ) -> RPrecisionResult:
-    """Encode every image and every caption once (in batches, ``torch.no_grad``, eval mode), then :func:`r_precision`.
+    """Encode every image and every caption once (in batches, ``torch.no_grad``, eval mode), then ``r_precision``.
 
     Args:
         images: The (generated) images in ``[-1, 1]``.
@@ -291,16 +294,16 @@ def r_precision_from_encoders(
         image_encoder: ``image_encoder(images) -> (regions, codes)``; the codes are used.
         true_caption_index: Caption of each image; default ``arange(N)`` (requires ``M == N``).
         caption_lengths: Lengths of the token-id captions.
-        image_class_ids: See :func:`r_precision`.
-        caption_class_ids: See :func:`r_precision`.
-        num_candidates: See :func:`r_precision`.
-        folds: See :func:`r_precision`.
-        generator: See :func:`r_precision`.
-        replacement: See :func:`r_precision`.
+        image_class_ids: See ``r_precision``.
+        caption_class_ids: See ``r_precision``.
+        num_candidates: See ``r_precision``.
+        folds: See ``r_precision``.
+        generator: See ``r_precision``.
+        replacement: See ``r_precision``.
         batch_size: Images / captions encoded per call.
 
     Returns:
-        :class:`RPrecisionResult`.
+        [`RPrecisionResult`][fusionblocks.metrics.r_precision.RPrecisionResult].
 
     Shapes:
         images: ``(N, 3, H, W)``; captions: ``M`` strings or ``(M, T)`` long; caption_lengths: ``(M,)``.

@@ -1,4 +1,5 @@
-"""Reference statistics of real images: Inception features → :class:`FeatureStats` (``.npz`` with ``mu``/``sigma``)."""
+"""Reference statistics of real images: Inception features →
+[`FeatureStats`][fusionblocks.metrics.feature_stats.FeatureStats] (``.npz`` with ``mu``/``sigma``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ __all__ = ["iter_image_batches", "compute_reference_stats"]
 
 def iter_image_batches(images: Any, batch_size: int) -> Iterator[torch.Tensor]:
     """Yield ``(b, 3, H, W)`` batches from a tensor of images or a dataset whose items are images or dicts with an
-    ``"image"`` entry (e.g. :class:`fusionblocks.data.CaptionedShapes`).
+    ``"image"`` entry (e.g. [`fusionblocks.data.CaptionedShapes`][fusionblocks.data.shapes.dataset.CaptionedShapes]).
 
     Shapes:
         - images: ``(N, 3, H, W)`` tensor, or a sized dataset of ``(3, H, W)`` items; yields ``(b, 3, H, W)``.
@@ -43,7 +44,8 @@ def compute_reference_stats(
     keep_features: bool = True,
     **meta: Any,
 ) -> FeatureStats:
-    """Inception pool-feature statistics of real images (save them with :func:`save_stats`).
+    """Inception pool-feature statistics of real images (save them with
+    [`save_stats`][fusionblocks.metrics.feature_stats.save_stats]).
 
     The metadata records the extractor description (weights, resize filter, ...), the image size and the number of
     images, so a later FID can check that the settings match.

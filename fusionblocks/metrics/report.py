@@ -32,16 +32,12 @@ class EvalReport:
         return json_safe({"metrics": self.metrics, "settings": self.settings, "warnings": self.warnings})
 
     def to_markdown(self) -> str:
-        """The report as Markdown (see :func:`format_markdown`)."""
+        """The report as Markdown (see [`format_markdown`][fusionblocks.metrics.report.format_markdown])."""
         return format_markdown(self)
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` with non-finite floats replaced by ``None`` and 0-d tensors/arrays by numbers (for strict JSON).
-
-    Shapes:
-        Not tensor-valued (0-d tensors become Python numbers).
-    """
+    """``value`` with non-finite floats replaced by ``None`` and 0-d tensors/arrays by numbers (for strict JSON)."""
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -112,7 +108,7 @@ def write_json(report: EvalReport, path: str | os.PathLike[str]) -> None:
 
 
 def write_markdown(report: EvalReport, path: str | os.PathLike[str]) -> None:
-    """Write :func:`format_markdown` of ``report`` to ``path``."""
+    """Write [`format_markdown`][fusionblocks.metrics.report.format_markdown] of ``report`` to ``path``."""
     if not isinstance(report, EvalReport):
         raise TypeError(f"report: expected EvalReport, got {type(report).__name__}")
     with open(os.fspath(path), "w", encoding="utf-8") as handle:

@@ -118,12 +118,14 @@ def train_shape_classifier(
     seed: int = 0,
     resolutions: Sequence[int] = (32, 48, 64),
 ) -> tuple[ShapeClassifier, ShapeClassifierReport]:
-    """Train :class:`ShapeClassifier` on rendered ``train``-split objects; report accuracy on ``val``-split ones.
+    """Train [`ShapeClassifier`][fusionblocks.metrics.shape_classifier.ShapeClassifier] on rendered ``train``-split
+    objects; report accuracy on ``val``-split ones.
 
     Takes a few seconds on a CPU.
 
     Shapes:
-        - returns the model (eval mode) and a :class:`ShapeClassifierReport`.
+        - returns the model (eval mode) and a
+          [`ShapeClassifierReport`][fusionblocks.metrics.shape_classifier.ShapeClassifierReport].
     """
     torch_state = torch.random.get_rng_state()
     threads = torch.get_num_threads()

@@ -112,7 +112,8 @@ def segment_objects(images: torch.Tensor, k: int = 2, min_area: float = 0.002) -
         min_area: Objects smaller than this fraction of the image are ignored (specks).
 
     Shapes:
-        - images: ``(B, 3, H, W)``; output: :class:`SegmentedObjects` with ``k`` slots per image.
+        - images: ``(B, 3, H, W)``; output:
+          [`SegmentedObjects`][fusionblocks.metrics.shapes_segmentation.SegmentedObjects] with ``k`` slots per image.
     """
     images = check_image_features(images, "images", channels=3)
     batch, _, height, width = images.shape

@@ -1,9 +1,12 @@
 """Generators and discriminators assembled from registered layers (kinds ``"generator"``, ``"discriminator"``).
 
-- :class:`StackedGenerator` (``"stacked"``): the multi-stage FF-GAN / AttnGAN / DM-GAN-style generator whose
-  refinement-stage fusion is a registered layer (:mod:`~fusionblocks.models.stage_fusion`).
-- :class:`StageDiscriminator` (``"stage"``): per-scale SN discriminators with conditional and unconditional heads.
-- :class:`DFGenerator` (``"dfgan"``) and :class:`DFDiscriminator` (``"dfgan"``): DF-GAN 2022, single stage.
+- [`StackedGenerator`][fusionblocks.models.stacked_generator.StackedGenerator] (``"stacked"``): the multi-stage FF-GAN
+  / AttnGAN / DM-GAN-style generator whose
+  refinement-stage fusion is a registered layer (``stage_fusion``).
+- [`StageDiscriminator`][fusionblocks.models.stage_discriminator.StageDiscriminator] (``"stage"``): per-scale SN
+  discriminators with conditional and unconditional heads.
+- [`DFGenerator`][fusionblocks.models.df_generator.DFGenerator] (``"dfgan"``) and
+  [`DFDiscriminator`][fusionblocks.models.df_discriminator.DFDiscriminator] (``"dfgan"``): DF-GAN 2022, single stage.
 - Stage fusions (kind ``"layer"``): ``"ffgan.stage_fusion"`` (FF-Block + GSR), ``"attngan.stage_fusion"``.
 """
 

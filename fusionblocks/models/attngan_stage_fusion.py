@@ -1,4 +1,4 @@
-"""AttnGAN's refinement-stage fusion: ``[h ; word context of h]`` (spec ffgan.md §9, AttnGAN column)."""
+"""AttnGAN's refinement-stage fusion: ``[h ; word context of h]`` ([the family side by side][ffgan-family])."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class AttnGANStageFusion(nn.Module):
 
     ``c = WordContextAttention(h, words, mask)`` (softmax over words, padded words masked by default);
     output ``[h ; c]``. The sentence is not used (AttnGAN's refinement stages ignore it); it is accepted to
-    follow the stage-fusion protocol of :mod:`fusionblocks.models.stage_fusion` (None is accepted too).
+    follow the stage-fusion protocol of ``fusionblocks.models.stage_fusion`` (None is accepted too).
 
     Args:
         channels: Width C of the stage input ``h``.

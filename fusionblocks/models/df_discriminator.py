@@ -1,4 +1,4 @@
-"""DF-GAN's discriminator (``NetD``) with its one-way conditional head (``NetC``; spec ffgan.md §8.1)."""
+"""DF-GAN's discriminator (``NetD``) with its one-way conditional head (``NetC``; [DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ __all__ = ["DFDiscriminator", "DFCondHead"]
 class DFCondHead(nn.Module):
     """DF-GAN's ``NetC``: tile s to 4×4, concat, conv3×3 (no bias) → LReLU(0.2) → conv4×4 valid (no bias) → logit.
 
-    With ``channels = 256, sentence_dim = 256, nf = 32`` it has 295,936 parameters (spec §11.4).
+    With ``channels = 256, sentence_dim = 256, nf = 32`` it has 295,936 parameters, as the official ``NetC``.
 
     Args:
         channels: Feature channels C (8·nf).
@@ -49,9 +49,10 @@ class DFCondHead(nn.Module):
 
 @register("discriminator", "dfgan", paper="DF-GAN (CVPR 2022)")
 class DFDiscriminator(nn.Module):
-    """``conv3×3(3 → nf) → n × DFDownBlock → (B, 8nf, 4, 4)`` plus the conditional head :class:`DFCondHead`.
+    """``conv3×3(3 → nf) → n × DFDownBlock → (B, 8nf, 4, 4)`` plus the conditional head
+    [`DFCondHead`][fusionblocks.models.df_discriminator.DFCondHead].
 
-    Widths ``nf·min(2^k, 8)`` for ``k = 0 … log2(image_size) − 2`` (spec §8.1). With ``nf = 32, image_size = 256``
+    Widths ``nf·min(2^k, 8)`` for ``k = 0 … log2(image_size) − 2``. With ``nf = 32, image_size = 256``
     the trunk has 6,421,830 parameters (6,619,206 with ``keep_unused_shortcuts=True``, the official count) and the
     head 295,936. There is no unconditional head; logits are returned (hinge loss).
 
@@ -63,7 +64,8 @@ class DFDiscriminator(nn.Module):
 
     Shapes:
         - images: ``(B, 3, image_size, image_size)``; sentence, wrong_sentence: ``(B, sentence_dim)`` or None.
-        - output: :class:`DiscriminatorOutput` with features ``(B, 8nf, 4, 4)``, cond/wrong ``(B,)``, uncond None.
+        - output: [`DiscriminatorOutput`][fusionblocks.models.outputs.DiscriminatorOutput] with features
+          ``(B, 8nf, 4, 4)``, cond/wrong ``(B,)``, uncond None.
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""DF-GAN's discriminator block (``D_Block``; spec ffgan.md §8.1)."""
+"""DF-GAN's discriminator block (``D_Block``; [DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class DFDownBlock(nn.Module):
         in_channels: Input width.
         out_channels: Output width.
         keep_unused_shortcut: Also build the 1×1 shortcut conv when the widths agree, where it is never used —
-            the official code does, which adds 65,792 dead parameters per 256→256 block (spec §8.1); only useful to
+            the official code does, which adds 65,792 dead parameters per 256→256 block; only useful to
             load official checkpoints or to reproduce the official parameter count.
 
     Shapes:

@@ -1,4 +1,4 @@
-"""DF-GAN's single-stage generator, optionally with FF-Blocks at chosen resolutions (spec ffgan.md §8.1)."""
+"""DF-GAN's single-stage generator, optionally with FF-Blocks at chosen resolutions ([DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -22,10 +22,7 @@ __all__ = ["DFGenerator", "df_channel_plan"]
 def df_channel_plan(nf: int, image_size: int) -> list[int]:
     """DF-GAN's widths from 4×4 up to ``image_size``: ``nf·min(2^k, 8)`` for ``k = log2(image_size) − 2 … 0``.
 
-    For ``nf = 32, image_size = 256``: ``[256, 256, 256, 256, 128, 64, 32]`` (6 blocks, spec §8.1).
-
-    Shapes:
-        Not applicable (returns ``log2(image_size) − 1`` widths, the first at 4×4).
+    For ``nf = 32, image_size = 256``: ``[256, 256, 256, 256, 128, 64, 32]`` (6 blocks).
     """
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8 or image_size & (
         image_size - 1
@@ -40,10 +37,11 @@ class DFGenerator(nn.Module):
     """``fc(z) → 4×4 → n × DFUpBlock([z ; s]) → LReLU → conv3×3 → tanh``; optional FF-Blocks after chosen blocks.
 
     With ``nf = 32, z_dim = 100, sentence_dim = 256, image_size = 256`` and no FF-Blocks this is DF-GAN 2022's
-    ``NetG`` with 9,744,131 parameters (spec §11.4). Every ``DFUpBlock`` is conditioned on ``y = [z ; s]``.
-    ``ffblock_resolutions`` inserts an :class:`~fusionblocks.layers.FFBlock` (word attention → spatial affine,
+    ``NetG`` with 9,744,131 parameters. Every ``DFUpBlock`` is conditioned on ``y = [z ; s]``.
+    ``ffblock_resolutions`` inserts an [`FFBlock`][fusionblocks.layers.ffblock.FFBlock] (word attention → spatial
+    affine,
     ``h ← h ⊙ γ(c_w) + β(c_w)``) after the block that outputs each listed resolution; their word-attention maps are
-    returned in :attr:`GeneratorOutput.attention`.
+    returned in ``GeneratorOutput.attention``.
 
     Args:
         nf: Base width (DF-GAN 32).
@@ -57,7 +55,8 @@ class DFGenerator(nn.Module):
     Shapes:
         - z: ``(B, z_dim)``; sentence: ``(B, sentence_dim)``; words: ``(B, T, word_dim)`` or None when there are
           no FF-Blocks; mask: ``(B, T)`` bool or None.
-        - output: :class:`GeneratorOutput` with images ``[(B, 3, image_size, image_size)]``, attention
+        - output: [`GeneratorOutput`][fusionblocks.models.outputs.GeneratorOutput] with images
+          ``[(B, 3, image_size, image_size)]``, attention
           ``[(B, T, r, r)]`` for each FF-Block resolution r, mu = logvar = None.
     """
 

@@ -1,4 +1,4 @@
-"""DF-GAN's generator block ("UPBlock" / ``G_Block``; spec ffgan.md §8.1)."""
+"""DF-GAN's generator block ("UPBlock" / ``G_Block``; [DF-GAN][ffgan-dfgan])."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ __all__ = ["DFUpBlock"]
 class DFUpBlock(nn.Module):
     """Nearest ×2 upsample, then ``shortcut(x) + c2(fuse2(c1(fuse1(x, y)), y))``.
 
-    ``fuse1``/``fuse2`` are :class:`~fusionblocks.layers.DFBlock` (affine → LReLU → affine → LReLU); ``c1``
+    ``fuse1``/``fuse2`` are [`DFBlock`][fusionblocks.layers.df_block.DFBlock] (affine → LReLU → affine → LReLU); ``c1``
     (in → out) and ``c2`` (out → out) are conv3×3 with bias; the shortcut is a 1×1 conv (with bias) when the widths
-    differ, the identity otherwise. ``DFUpBlock(256, 256, 356)`` has 2,437,632 parameters (spec §11.4).
+    differ, the identity otherwise. ``DFUpBlock(256, 256, 356)`` has 2,437,632 parameters, as the official ``G_Block``.
 
     Args:
         in_channels: Input width.

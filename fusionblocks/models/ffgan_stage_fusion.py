@@ -1,4 +1,5 @@
-"""FF-GAN's refinement-stage fusion: ``[FFBlock(h, words) ; GSR(h, sentence)]`` (spec ffgan.md §1.4 steps 1–4)."""
+"""FF-GAN's refinement-stage fusion: ``[FFBlock(h, words) ; GSR(h, sentence)]``
+([FF-GAN: refinement stage][ffgan-refinement-stage])."""
 
 from __future__ import annotations
 
@@ -33,15 +34,17 @@ def _example(batch_size: int) -> LayerExample:
 class FFGANStageFusion(nn.Module):
     """FF-Block (word attention → spatial affine) concatenated with GSR (sentence attention): ``2·channels`` out.
 
-    Implements spec ``ffgan.md`` §1.4 steps 1–4: ``c_w, β = WordAttention(h, w)``; ``h_f = h ⊙ γ(c_w) + β(c_w)``;
+    Steps 1–4 of the [FF-GAN refinement stage][ffgan-refinement-stage]: ``c_w, β = WordAttention(h, w)``;
+    ``h_f = h ⊙ γ(c_w) + β(c_w)``;
     ``o = GSR(h, s)`` on the raw sentence embedding; output ``[h_f ; o]``. Follows the stage-fusion protocol of
-    :mod:`fusionblocks.models.stage_fusion`.
+    ``fusionblocks.models.stage_fusion``.
 
     Args:
         channels: Width C of the stage input ``h`` (ngf).
         word_dim: Word feature width.
         sentence_dim: Sentence feature width.
-        mask_padding: Mask padded words in the attention (False reproduces the official FF-GAN, spec §1.6).
+        mask_padding: Mask padded words in the attention (False reproduces the official FF-GAN,
+            [padded-word masking][ffgan-masking]).
         hidden_channels: Hidden width of the affine convs (official: 128 = 2·ngf; default ``2 * channels``).
 
     Shapes:

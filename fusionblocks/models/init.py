@@ -1,4 +1,5 @@
-"""DM-GAN's weight initialisation, used by the official FF-GAN (spec ffgan.md §1.8), without its Python-2 hacks."""
+"""DM-GAN's weight initialisation, used by the official FF-GAN ([FF-GAN: weight initialisation][ffgan-init]), without
+its Python-2 hacks."""
 
 from __future__ import annotations
 
@@ -25,9 +26,6 @@ def official_init(module: nn.Module) -> nn.Module:
 
     Apply it to generators and discriminators only: encoders are loaded from checkpoints, and DF-GAN's identity
     init of its affine layers must be kept (DF-GAN uses PyTorch's default init).
-
-    Shapes:
-        Not applicable.
     """
     for sub in module.modules():
         if isinstance(sub, _CONV):

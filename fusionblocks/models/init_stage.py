@@ -1,4 +1,5 @@
-"""The initial stage of the multi-stage generator: ``[c ; z]`` → 4×4 → upsampling (spec ffgan.md §1.3)."""
+"""The initial stage of the multi-stage generator: ``[c ; z]`` → 4×4 → upsampling
+([FF-GAN: initial stage][ffgan-initial-stage])."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class InitStage(nn.Module):
     """``Linear(in_dim → 4·4·2·C₄, no bias) → BatchNorm1d → GLU → view (C₄, 4, 4) → n × UpBlock`` (halving widths).
 
     With ``out_size = 64`` and ``channels = ngf`` this is the official ``INIT_STAGE_G(16·ngf)``: ``C₄ = 16·ngf`` and
-    four upsampling blocks 1024→512→256→128→64 (spec §1.3); in general ``n = log2(out_size / 4)`` and
+    four upsampling blocks 1024→512→256→128→64; in general ``n = log2(out_size / 4)`` and
     ``C₄ = channels · 2ⁿ``.
 
     Args:

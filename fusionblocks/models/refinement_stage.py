@@ -1,4 +1,5 @@
-"""A refinement stage of the multi-stage generator: fusion → residual trunk → upsampling (spec ffgan.md §1.4)."""
+"""A refinement stage of the multi-stage generator: fusion → residual trunk → upsampling
+([FF-GAN: refinement stage][ffgan-refinement-stage])."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class RefinementStage(nn.Module):
 
     Args:
         channels: Width of the stage input and output (ngf).
-        fusion: A stage-fusion module (see :mod:`fusionblocks.models.stage_fusion`) with ``out_channels``.
+        fusion: A stage-fusion module (see ``fusionblocks.models.stage_fusion``) with ``out_channels``.
         res_blocks: Number of residual blocks (official ``R_NUM``: 2 CUB, 3 COCO).
         fusion_name: Name used in error messages.
 

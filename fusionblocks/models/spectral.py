@@ -1,4 +1,5 @@
-"""Spectral-norm helpers around :func:`torch.nn.utils.parametrizations.spectral_norm` (spec ffgan.md §2, §12.42)."""
+"""Spectral-norm helpers around ``torch.nn.utils.parametrizations.spectral_norm``
+([FF-GAN: discriminators][ffgan-discriminators])."""
 
 from __future__ import annotations
 
@@ -39,11 +40,7 @@ def conv_lrelu(
 
 
 def has_spectral_norm(module: nn.Module) -> bool:
-    """Whether ``module.weight`` is spectrally normalised by a parametrization.
-
-    Shapes:
-        Not applicable.
-    """
+    """Whether ``module.weight`` is spectrally normalised by a parametrization."""
     return parametrize.is_parametrized(module, "weight") and any(
         hasattr(p, "_u") and hasattr(p, "_v") for p in module.parametrizations.weight
     )
@@ -55,9 +52,6 @@ def resync_spectral_norm(module: nn.Module, n_iterations: int = 15) -> int:
 
     Call after overwriting ``parametrizations.weight.original`` (e.g. with a custom init), so that σ is estimated
     for the new weight rather than the old one. Returns the number of weights re-synced.
-
-    Shapes:
-        Not applicable.
     """
     count = 0
     for sub in module.modules():

@@ -1,4 +1,5 @@
-"""The multi-stage (StackGAN/AttnGAN/DM-GAN/FF-GAN) generator assembled from registered layers (spec ffgan.md §1)."""
+"""The multi-stage (StackGAN/AttnGAN/DM-GAN/FF-GAN) generator assembled from registered layers
+([FF-GAN: architecture][ffgan-architecture])."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ __all__ = ["StackedGenerator"]
 class StackedGenerator(nn.Module):
     """Conditioning augmentation → initial stage → refinement stages, one image per stage.
 
-    The official FF-GAN generator (``G_NET``, spec §1) is ``StackedGenerator(stage_fusion="ffgan.stage_fusion",
+    The official FF-GAN generator (``G_NET``) is ``StackedGenerator(stage_fusion="ffgan.stage_fusion",
     stage_fusion_kwargs={"mask_padding": False}, ca_sample_in_eval=True)`` with the defaults below; AttnGAN is
     ``stage_fusion="attngan.stage_fusion"``. The fusion of every refinement stage is a registered layer that follows
-    the stage-fusion protocol (:mod:`fusionblocks.models.stage_fusion`), so plugin blocks can be used by name. The
-    unused DM-GAN memory modules of the official code are not built (spec §12 pitfall 3).
+    the stage-fusion protocol (``fusionblocks.models.stage_fusion``), so plugin blocks can be used by name. The
+    unused DM-GAN memory modules of the official code are not built ([parameter counts][ffgan-parameter-counts]).
 
     Args:
         z_dim: Noise width.
@@ -45,7 +46,8 @@ class StackedGenerator(nn.Module):
     Shapes:
         - z: ``(B, z_dim)``; sentence: ``(B, sentence_dim)``; words: ``(B, T, word_dim)``; mask: ``(B, T)`` bool
           (True = real token) or None.
-        - output: :class:`GeneratorOutput` with images ``[(B, 3, base_size·2^i, ·)]`` for i < num_stages,
+        - output: [`GeneratorOutput`][fusionblocks.models.outputs.GeneratorOutput] with images
+          ``[(B, 3, base_size·2^i, ·)]`` for i < num_stages,
           attention ``[(B, T, base_size·2^j, ·)]`` for j < num_stages − 1 (one per refinement stage whose fusion
           returns a map), mu and logvar ``(B, cond_dim)``.
     """

@@ -1,4 +1,5 @@
-"""Per-scale discriminators of the multi-stage GANs, with conditional and unconditional heads (spec ffgan.md §2)."""
+"""Per-scale discriminators of the multi-stage GANs, with conditional and unconditional heads
+([FF-GAN: discriminators][ffgan-discriminators])."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ class CondHead(nn.Module):
 class StageDiscriminator(nn.Module):
     """One discriminator of a multi-stage GAN: an SN conv trunk down to 4×4 plus conditional/unconditional heads.
 
-    For ``image_size`` 64/128/256 and ``ndf = 32`` this is the official ``D_NET64/128/256`` (spec §2):
+    For ``image_size`` 64/128/256 and ``ndf = 32`` this is the official ``D_NET64/128/256``:
     ``encoder`` = 4 × [SN conv 4×4 s2 + LReLU] (3 → ndf → 2ndf → 4ndf → 8ndf), then for every further factor 2 a
     ``down`` block (SN conv 4×4 s2, doubling the width) and finally as many ``reduce`` blocks (SN conv3×3, halving
     the width) back to 8·ndf. Smaller images (32², 16²) use fewer encoder convs and end at a narrower width.
@@ -85,7 +86,8 @@ class StageDiscriminator(nn.Module):
 
     Shapes:
         - images: ``(B, 3, image_size, image_size)``; sentence, wrong_sentence: ``(B, sentence_dim)`` or None.
-        - output: :class:`DiscriminatorOutput` with features ``(B, feature_channels, 4, 4)`` and logits ``(B,)``.
+        - output: [`DiscriminatorOutput`][fusionblocks.models.outputs.DiscriminatorOutput] with features
+          ``(B, feature_channels, 4, 4)`` and logits ``(B,)``.
     """
 
     def __init__(

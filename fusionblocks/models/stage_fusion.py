@@ -1,6 +1,7 @@
 """The refinement-stage fusion protocol and its builder.
 
-A *stage fusion* is the text–image fusion at the start of a refinement stage of :class:`StackedGenerator`
+A *stage fusion* is the text–image fusion at the start of a refinement stage of
+[`StackedGenerator`][fusionblocks.models.stacked_generator.StackedGenerator]
 (FF-GAN: FF-Block + GSR; AttnGAN: concat of the features and their word context). Any layer registered with kind
 ``"layer"`` that follows this small protocol can be used by name (``model.stage_fusion`` in the config), including
 third-party plugin blocks:
@@ -67,9 +68,6 @@ def build_stage_fusion(
     Raises:
         KeyError: ``name`` is not registered.
         TypeError: the block does not follow the protocol (no integer ``out_channels``, not an ``nn.Module``).
-
-    Shapes:
-        See the module docstring.
     """
     if "mask_padding" in kwargs and not accepts_keyword(get("layer", name), "mask_padding"):
         kwargs = {k: v for k, v in kwargs.items() if k != "mask_padding"}

@@ -37,8 +37,5 @@ def create_text_encoder(name: str, /, **kwargs: Any) -> TextEncoder:
     """Build a registered text encoder, e.g. ``create_text_encoder("text.clip", word_dim=256)``.
 
     Same as ``fusionblocks.create("text_encoder", name, **kwargs)``.
-
-    Shapes:
-        Not applicable.
     """
     return _create("text_encoder", name, **kwargs)

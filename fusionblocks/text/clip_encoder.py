@@ -1,4 +1,4 @@
-"""CLIP text tower (open_clip) behind the :class:`TextEncoder` interface."""
+"""CLIP text tower (open_clip) behind the [`TextEncoder`][fusionblocks.text.features.TextEncoder] interface."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class CLIPTextEncoder(TextEncoder):
         ValueError: ``pretrained`` is not ``None`` and not an existing file; the model has no ``ln_final``.
 
     Shapes:
-        forward: captions ``B`` strings, or ids ``(B, L)`` long from :attr:`tokenizer` →
+        forward: captions ``B`` strings, or ids ``(B, L)`` long from ``tokenizer`` →
         ``TextFeatures(words (B, L, word_dim), sentence (B, sentence_dim), mask (B, L))`` with
         ``L = context_length``.
     """
@@ -134,32 +134,20 @@ class CLIPTextEncoder(TextEncoder):
         return self._model_frozen or self.frozen
 
     def freeze_model(self) -> "CLIPTextEncoder":
-        """Freeze the CLIP model only (the optional word projection stays trainable).
-
-        Shapes:
-            Not applicable.
-        """
+        """Freeze the CLIP model only (the optional word projection stays trainable)."""
         self._model_frozen = True
         self.model.requires_grad_(False)
         self.model.eval()
         return self
 
     def unfreeze(self) -> "CLIPTextEncoder":
-        """Make everything trainable again (CLIP included).
-
-        Shapes:
-            Not applicable.
-        """
+        """Make everything trainable again (CLIP included)."""
         self._model_frozen = False
         super().unfreeze()
         return self
 
     def train(self, mode: bool = True) -> "CLIPTextEncoder":
-        """Train mode for trainable parts; a frozen CLIP model stays in eval mode.
-
-        Shapes:
-            Not applicable.
-        """
+        """Train mode for trainable parts; a frozen CLIP model stays in eval mode."""
         super().train(mode)
         if self._model_frozen:
             self.model.eval()

@@ -1,4 +1,5 @@
-"""AttnGAN's DAMSM text encoder: word embedding + 1-layer bidirectional LSTM (spec §4.1)."""
+"""AttnGAN's DAMSM text encoder: word embedding + 1-layer bidirectional LSTM
+([FF-GAN: DAMSM encoders][ffgan-damsm-encoders])."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ class DAMSMTextEncoder(TextEncoder):
     direction, zero initial state, run on packed sequences (``enforce_sorted=False``, so batches need not be
     sorted by length). Word features are ``[h_fwd_t; h_bwd_t]`` at every step, zero at padding; the sentence
     vector is ``[h_fwd_last; h_bwd_first]``. Load the released AttnGAN/DM-GAN weights with
-    :func:`fusionblocks.text.load_damsm_text_encoder`.
+    [`fusionblocks.text.load_damsm_text_encoder`][fusionblocks.text.damsm_convert.load_damsm_text_encoder].
 
     Args:
         vocab_size: Number of words including index 0 (``<end>``/padding). May be omitted when ``vocabulary``
@@ -145,11 +146,7 @@ class DAMSMTextEncoder(TextEncoder):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Embedding uniform(−0.1, 0.1) as in AttnGAN; LSTM keeps PyTorch's default initialisation.
-
-        Shapes:
-            Not applicable.
-        """
+        """Embedding uniform(−0.1, 0.1) as in AttnGAN; LSTM keeps PyTorch's default initialisation."""
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         self.lstm.reset_parameters()
 

@@ -46,7 +46,8 @@ def _strip_module_prefix(state: dict) -> dict:
 
 
 def convert_damsm_text_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Map an official ``RNN_ENCODER`` state dict (LSTM variant) to :class:`DAMSMTextEncoder` keys.
+    """Map an official ``RNN_ENCODER`` state dict (LSTM variant) to
+    [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder] keys.
 
     A state dict already in our layout is returned unchanged.
 
@@ -77,7 +78,8 @@ def load_damsm_text_encoder(
     max_words: int | None = 18,
     freeze: bool = True,
 ) -> DAMSMTextEncoder:
-    """Build a :class:`DAMSMTextEncoder` from an official ``text_encoder*.pth`` (or our own state dict).
+    """Build a [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder] from an official
+    ``text_encoder*.pth`` (or our own state dict).
 
     The vocabulary size, embedding width and hidden width are inferred from the weights. The file is read with
     ``torch.load(weights_only=True)`` (or safetensors).
@@ -86,14 +88,14 @@ def load_damsm_text_encoder(
         path_or_state_dict: A file path or an already loaded state dict.
         vocabulary: The vocabulary the weights were trained with (the shipped ``captions.pickle``); needed to
             encode strings. Its size must match the embedding.
-        max_words: Length cap (see :class:`DAMSMTextEncoder`).
+        max_words: Length cap (see [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder]).
         freeze: Return the encoder frozen (eval mode, no gradients), as GAN training uses it.
 
     Raises:
         ValueError: the weights are not a DAMSM LSTM text encoder, or the vocabulary size disagrees.
 
     Shapes:
-        See :class:`DAMSMTextEncoder`.
+        See [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder].
     """
     state = convert_damsm_text_state_dict(_read_state_dict(path_or_state_dict, "path_or_state_dict"))
     vocab_size, embedding_dim = state["embedding.weight"].shape

@@ -29,11 +29,7 @@ class TextFeatures:
     mask: torch.Tensor
 
     def to(self, *args, **kwargs) -> "TextFeatures":
-        """Move/cast ``words`` and ``sentence`` like :meth:`torch.Tensor.to`; the mask keeps its bool dtype.
-
-        Shapes:
-            Unchanged.
-        """
+        """Move/cast ``words`` and ``sentence`` like ``torch.Tensor.to``; the mask keeps its bool dtype."""
         words = self.words.to(*args, **kwargs)
         return TextFeatures(
             words=words,
@@ -42,11 +38,7 @@ class TextFeatures:
         )
 
     def detach(self) -> "TextFeatures":
-        """A copy with ``words`` and ``sentence`` detached from the autograd graph.
-
-        Shapes:
-            Unchanged.
-        """
+        """A copy with ``words`` and ``sentence`` detached from the autograd graph."""
         return TextFeatures(self.words.detach(), self.sentence.detach(), self.mask)
 
     @property
@@ -63,10 +55,12 @@ class TextFeatures:
 
 
 class TextEncoder(nn.Module):
-    """Base class of text encoders: captions (strings or token ids) → :class:`TextFeatures`.
+    """Base class of text encoders: captions (strings or token ids) →
+    [`TextFeatures`][fusionblocks.text.features.TextFeatures].
 
-    Subclasses set :attr:`word_dim` and :attr:`sentence_dim` in their constructor and implement
-    :meth:`forward`. :meth:`freeze` turns the encoder into a fixed feature extractor: no gradients, and it
+    Subclasses set ``word_dim`` and ``sentence_dim`` in their constructor and implement
+    ``forward``. [`freeze`][fusionblocks.text.features.TextEncoder.freeze] turns the encoder into a fixed feature
+    extractor: no gradients, and it
     stays in eval mode even when a parent module calls ``.train()``.
 
     Shapes:
@@ -83,35 +77,25 @@ class TextEncoder(nn.Module):
 
     @property
     def frozen(self) -> bool:
-        """Whether :meth:`freeze` is in force."""
+        """Whether [`freeze`][fusionblocks.text.features.TextEncoder.freeze] is in force."""
         return self._frozen
 
     def freeze(self) -> "TextEncoder":
-        """Stop gradients to every parameter and keep the encoder in eval mode (dropout off) from now on.
-
-        Shapes:
-            Not applicable (returns ``self``).
-        """
+        """Stop gradients to every parameter and keep the encoder in eval mode (dropout off) from now on."""
         self._frozen = True
         self.requires_grad_(False)
         return self.train(False)
 
     def unfreeze(self) -> "TextEncoder":
-        """Undo :meth:`freeze`: parameters require gradients again and ``.train()`` works normally.
-
-        Shapes:
-            Not applicable (returns ``self``).
+        """Undo [`freeze`][fusionblocks.text.features.TextEncoder.freeze]: parameters require gradients again and
+        ``.train()`` works normally.
         """
         self._frozen = False
         self.requires_grad_(True)
         return self
 
     def train(self, mode: bool = True) -> "TextEncoder":
-        """Like :meth:`torch.nn.Module.train`, except that a frozen encoder always stays in eval mode.
-
-        Shapes:
-            Not applicable (returns ``self``).
-        """
+        """Like ``torch.nn.Module.train``, except that a frozen encoder always stays in eval mode."""
         return super().train(False if self._frozen else mode)
 
     def forward(  # pragma: no cover - abstract

@@ -1,4 +1,5 @@
-"""AttnGAN-compatible caption tokenizer (spec §7): the rules that built the released ``captions.pickle``."""
+"""AttnGAN-compatible caption tokenizer ([FF-GAN: data layout][ffgan-data]): the rules that built the released
+``captions.pickle``."""
 
 from __future__ import annotations
 
@@ -24,9 +25,6 @@ def tokenize(caption: str) -> list[str]:
 
     Raises:
         TypeError: ``caption`` is not a string.
-
-    Shapes:
-        Not applicable (strings).
 
     Example:
         >>> tokenize("A small, RED bird!")

@@ -21,7 +21,8 @@ END_TOKEN = "<end>"
 class _RestrictedUnpickler(pickle.Unpickler):
     """Unpickler that only rebuilds plain containers and strings (no arbitrary code).
 
-    Plain lists, dicts, strings and ints use pickle opcodes and never reach :meth:`find_class`; the only globals
+    Plain lists, dicts, strings and ints use pickle opcodes and never reach
+    [`find_class`][fusionblocks.text.vocabulary._RestrictedUnpickler.find_class]; the only globals
     allowed are the builtins ``list``/``dict``/``str``/``int``/``bytes`` and ``_codecs.encode`` (how protocol-2
     pickles written by Python 3 spell a ``bytes`` object).
     """
@@ -74,9 +75,6 @@ def safe_unpickle(data: bytes) -> Any:
 
     Raises:
         pickle.UnpicklingError: the pickle references any other global (e.g. a function).
-
-    Shapes:
-        Not applicable.
     """
     return _decode_strings(_RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load())
 
@@ -85,7 +83,7 @@ class Vocabulary:
     """Word ↔ index mapping with AttnGAN conventions.
 
     Index 0 is ``<end>``, used as padding (it never occurs inside a caption). Encoding uses
-    :func:`~fusionblocks.text.tokenizer.tokenize` and drops unknown words, as AttnGAN's example generation does.
+    [`tokenize`][fusionblocks.text.tokenizer.tokenize] and drops unknown words, as AttnGAN's example generation does.
 
     Args:
         words: The vocabulary in index order. ``words[0]`` must be ``"<end>"``; if it is not, ``"<end>"`` is
@@ -95,7 +93,8 @@ class Vocabulary:
         ValueError: ``words`` contains duplicates or non-strings.
 
     Shapes:
-        :meth:`encode_batch` → ids ``(B, T)`` long, lengths ``(B,)`` long.
+        [`encode_batch`][fusionblocks.text.vocabulary.Vocabulary.encode_batch] → ids ``(B, T)`` long, lengths ``(B,)``
+        long.
 
     Example:
         >>> vocab = Vocabulary.build(["a red bird", "a blue bird"])
@@ -125,9 +124,6 @@ class Vocabulary:
         Args:
             captions: Raw caption strings.
             min_count: Keep words seen at least this many times (AttnGAN's threshold 0 keeps all).
-
-        Shapes:
-            Not applicable.
         """
         counts: dict[str, int] = {}
         for i, caption in enumerate(captions):
@@ -139,11 +135,7 @@ class Vocabulary:
 
     @classmethod
     def from_ixtoword(cls, ixtoword: Mapping[int, str]) -> "Vocabulary":
-        """Build from AttnGAN's ``ixtoword`` dict (indices must be exactly 0..N-1, 0 = ``<end>``).
-
-        Shapes:
-            Not applicable.
-        """
+        """Build from AttnGAN's ``ixtoword`` dict (indices must be exactly 0..N-1, 0 = ``<end>``)."""
         n = len(ixtoword)
         if sorted(int(k) for k in ixtoword) != list(range(n)):
             raise ValueError("ixtoword: expected keys 0..N-1 without gaps")
@@ -154,30 +146,20 @@ class Vocabulary:
 
     @classmethod
     def from_attngan_pickle(cls, path: str | os.PathLike) -> "Vocabulary":
-        """Read the vocabulary of an AttnGAN/DM-GAN ``captions.pickle`` (see :func:`load_attngan_captions`).
-
-        Shapes:
-            Not applicable.
+        """Read the vocabulary of an AttnGAN/DM-GAN ``captions.pickle`` (see
+        [`load_attngan_captions`][fusionblocks.text.vocabulary.load_attngan_captions]).
         """
         return load_attngan_captions(path).vocabulary
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> None:
-        """Write the vocabulary as JSON (``{"format": ..., "words": [...]}``).
-
-        Shapes:
-            Not applicable.
-        """
+        """Write the vocabulary as JSON (``{"format": ..., "words": [...]}``)."""
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"format": "fusionblocks.vocabulary/1", "words": self.itos}, f)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocabulary":
-        """Read a vocabulary written by :meth:`save`.
-
-        Shapes:
-            Not applicable.
-        """
+        """Read a vocabulary written by [`save`][fusionblocks.text.vocabulary.Vocabulary.save]."""
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         if not isinstance(data, dict) or not isinstance(data.get("words"), list):
@@ -198,11 +180,7 @@ class Vocabulary:
         return f"Vocabulary(size={len(self)})"
 
     def encode(self, caption: str) -> list[int]:
-        """Tokenize ``caption`` and map tokens to indices, dropping words not in the vocabulary.
-
-        Shapes:
-            Not applicable (returns a list of ints).
-        """
+        """Tokenize ``caption`` and map tokens to indices, dropping words not in the vocabulary."""
         return [self.stoi[t] for t in tokenize(caption) if t in self.stoi and t != END_TOKEN]
 
     def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
@@ -267,9 +245,6 @@ class AttnGANCaptions:
         train: Train captions as lists of word indices (no end token), ``image_index * captions_per_image + k``.
         test: Test captions, same layout.
         vocabulary: The vocabulary (``ixtoword``); keep it to stay compatible with released DAMSM weights.
-
-    Shapes:
-        Not applicable (lists of ints).
     """
 
     train: list[list[int]]
@@ -289,9 +264,6 @@ def load_attngan_captions(path: str | os.PathLike) -> AttnGANCaptions:
     Raises:
         pickle.UnpicklingError: the file references a disallowed global.
         ValueError: the content does not have the AttnGAN layout, or ``ixtoword``/``wordtoix`` disagree.
-
-    Shapes:
-        Not applicable.
     """
     with open(path, "rb") as f:
         data = safe_unpickle(f.read())

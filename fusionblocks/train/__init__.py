@@ -1,4 +1,5 @@
-"""Training: the :class:`Trainer` loop, recipes, checkpoints, EMA, distributed helpers, sampling and grids.
+"""Training: the [`Trainer`][fusionblocks.train.trainer.Trainer] loop, recipes, checkpoints, EMA, distributed helpers,
+sampling and grids.
 
 Names are imported lazily (``from fusionblocks.train import Trainer`` loads only what it needs)::
 

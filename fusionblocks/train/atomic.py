@@ -35,9 +35,6 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     Args:
         path: Destination file. Its parent folder must exist.
         data: The bytes to write.
-
-    Shapes:
-        Not tensor-valued.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -57,29 +54,17 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    """Serialise ``obj`` as indented JSON and write it atomically.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Serialise ``obj`` as indented JSON and write it atomically."""
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of ``data``.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's contents, read in 1 MiB chunks.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Hex SHA-256 of a file's contents, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -1,4 +1,4 @@
-"""Turn dataset items / collated batches into the recipes' :class:`~fusionblocks.train.recipes.TrainBatch`."""
+"""Turn dataset items / collated batches into the recipes' [`TrainBatch`][fusionblocks.train.recipes.TrainBatch]."""
 
 from __future__ import annotations
 
@@ -38,10 +38,11 @@ def to_train_batch(
     """Move a collated batch to ``device`` and give it one real image per generator output scale.
 
     When the batch's ``images`` pyramid already has exactly ``sizes``, it is used as is; otherwise the largest
-    available image is resized to each size (bilinear, antialiased; :func:`fusionblocks.data.pyramid`).
+    available image is resized to each size (bilinear, antialiased;
+    [`fusionblocks.data.pyramid`][fusionblocks.data.pyramid.pyramid]).
 
     Args:
-        batch: A collated batch (see :func:`collate_items`).
+        batch: A collated batch (see [`collate_items`][fusionblocks.train.batches.collate_items]).
         sizes: Generator output sizes, smallest first.
         device: Target device.
         channels_last: Convert images to channels-last memory format.

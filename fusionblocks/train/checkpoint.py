@@ -13,7 +13,7 @@ Every file is written to a temporary name and moved into place with ``os.replace
 under a temporary name and renamed when complete, and ``latest.json`` is updated only after that, so an interrupted
 save never damages the previous checkpoint. Older checkpoints are pruned only after the new one is in place.
 On load, every file listed in ``meta.json`` is checked (present, size, SHA-256) and any failure raises
-:class:`CheckpointError` naming the file.
+[`CheckpointError`][fusionblocks.train.checkpoint.CheckpointError] naming the file.
 """
 
 from __future__ import annotations
@@ -64,9 +64,6 @@ class Checkpoint:
         optimizers: Optimiser name → ``torch.optim`` state dict.
         state: The JSON training state (RNG states, sampler position, trainer settings, ...).
         meta: The raw ``meta.json`` contents.
-
-    Shapes:
-        Tensors keep the shapes they were saved with.
     """
 
     path: Path
@@ -119,9 +116,6 @@ def flatten_optimizer_state(name: str, state_dict: Mapping[str, Any]) -> tuple[d
     Returns:
         ``(tensors, structure)``: tensors keyed ``"{name}/{param_id}/{key}"``; the structure holds the param groups
         and, per parameter state entry, either ``{"tensor": key}`` or ``{"value": plain_value}``.
-
-    Shapes:
-        Tensors keep their shapes.
     """
     tensors: dict[str, torch.Tensor] = {}
     state: dict[str, dict[str, Any]] = {}
@@ -139,13 +133,10 @@ def flatten_optimizer_state(name: str, state_dict: Mapping[str, Any]) -> tuple[d
 
 
 def unflatten_optimizer_state(structure: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-    """Inverse of :func:`flatten_optimizer_state`.
+    """Inverse of [`flatten_optimizer_state`][fusionblocks.train.checkpoint.flatten_optimizer_state].
 
     Raises:
         KeyError: A tensor named by ``structure`` is missing from ``tensors``.
-
-    Shapes:
-        Tensors keep their shapes.
     """
     state: dict[int, dict[str, Any]] = {}
     for pid, entries in structure["state"].items():
@@ -170,11 +161,7 @@ def _json_default(value: Any) -> Any:
 
 
 def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
-    """Step folders under ``run_dir/checkpoints`` (complete ones only), oldest first.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Step folders under ``run_dir/checkpoints`` (complete ones only), oldest first."""
     root = Path(run_dir) / "checkpoints"
     if not root.is_dir():
         return []
@@ -205,9 +192,6 @@ def save_checkpoint(
 
     Returns:
         The new step folder.
-
-    Shapes:
-        Tensors are stored with their shapes and dtypes.
     """
     if not isinstance(step, int) or step < 0:
         raise ValueError(f"step must be a non-negative int, got {step!r}")
@@ -290,9 +274,6 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
 
     Raises:
         CheckpointError: Nothing loadable there; the message names what is missing.
-
-    Shapes:
-        Not tensor-valued.
     """
     p = Path(path)
     if not p.exists():
@@ -334,7 +315,8 @@ def load_checkpoint(
     """Load and verify a checkpoint.
 
     Args:
-        path: A step folder, a run folder or a ``checkpoints`` folder (see :func:`resolve_checkpoint`).
+        path: A step folder, a run folder or a ``checkpoints`` folder (see
+            [`resolve_checkpoint`][fusionblocks.train.checkpoint.resolve_checkpoint]).
         groups: Tensor groups to load (default: all).
         load_optimizers: Also load the optimiser states.
         verify: Check each file's size and SHA-256 against ``meta.json`` first.
@@ -342,9 +324,6 @@ def load_checkpoint(
 
     Raises:
         CheckpointError: A file is missing, truncated, corrupt or of the wrong format; the message names it.
-
-    Shapes:
-        Tensors keep the shapes they were saved with.
     """
     folder = resolve_checkpoint(path)
     meta_path = folder / "meta.json"

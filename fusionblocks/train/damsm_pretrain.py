@@ -1,6 +1,7 @@
-"""DAMSM (re)training of a text encoder and an image encoder with the DAMSM word + sentence losses (spec §4.3).
+"""DAMSM (re)training of a text encoder and an image encoder with the DAMSM word + sentence losses
+([FF-GAN: DAMSM pre-training][ffgan-damsm-pretraining]).
 
-Same objective and hyper-parameters as AttnGAN's ``pretrain_DAMSM.py``, with its pitfalls fixed (spec §12 #35):
+Same objective and hyper-parameters as AttnGAN's ``pretrain_DAMSM.py``, with its slips fixed:
 one Adam for the whole run (the official script re-created it every epoch, resetting its moments), the frozen
 Inception backbone kept in eval mode (its BatchNorm statistics drifted), validation averaged over the batches
 actually seen, and batches that need not be sorted by caption length.
@@ -47,15 +48,13 @@ class DAMSMBatch:
 
 @dataclass
 class DAMSMHistory:
-    """Per-step training record and per-epoch validation record of :func:`pretrain_damsm`.
+    """Per-step training record and per-epoch validation record of
+    [`pretrain_damsm`][fusionblocks.train.damsm_pretrain.pretrain_damsm].
 
     Attributes:
         step, epoch, lr, loss, word0, word1, sent0, sent1: one entry per optimiser step (``loss`` is the sum
             of the four terms).
         val: one dict per validation run: ``{"epoch", "loss", "word0", "word1", "sent0", "sent1", "batches"}``.
-
-    Shapes:
-        Not applicable (lists of floats).
     """
 
     step: list[int] = field(default_factory=list)
@@ -69,11 +68,7 @@ class DAMSMHistory:
     val: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-dict form (JSON serialisable).
-
-        Shapes:
-            Not applicable.
-        """
+        """Plain-dict form (JSON serialisable)."""
         return asdict(self)
 
 
@@ -84,17 +79,19 @@ def _uses_token_ids(text_encoder: nn.Module) -> bool:
 
 
 def parse_damsm_batch(batch: Any, text_encoder: nn.Module | None = None) -> DAMSMBatch:
-    """Normalise what a loader yields into a :class:`DAMSMBatch`.
+    """Normalise what a loader yields into a [`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch].
 
     Accepted forms:
 
-    * a :class:`DAMSMBatch`;
+    * a [`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch];
     * a tuple/list ``(images, captions)``, ``(images, captions, class_ids)`` or
       ``(images, ids, lengths, class_ids)``, where ``captions`` is a list of strings, an id tensor, or a pair
       ``(ids, lengths)``;
-    * a dict as made by :func:`fusionblocks.data.collate_captions`: ``image`` (or the last of ``images``),
+    * a dict as made by [`fusionblocks.data.collate_captions`][fusionblocks.data.collate.collate_captions]: ``image``
+      (or the last of ``images``),
       ``captions`` and/or ``tokens`` + ``lengths``, optional ``class_ids``. Token ids are used for a
-      :class:`~fusionblocks.text.DAMSMTextEncoder` (they carry the dataset's word sampling) or when strings are
+      [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder] (they carry the dataset's word sampling) or
+      when strings are
       missing; other encoders (CLIP) get the strings.
 
     Raises:
@@ -102,7 +99,7 @@ def parse_damsm_batch(batch: Any, text_encoder: nn.Module | None = None) -> DAMS
         ValueError: a dict without images or captions.
 
     Shapes:
-        See :class:`DAMSMBatch`.
+        See [`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch].
     """
     if isinstance(batch, DAMSMBatch):
         return batch
@@ -150,7 +147,7 @@ def damsm_losses(
     """The four DAMSM loss terms of one batch: ``word0``, ``word1``, ``sent0``, ``sent1`` and their sum ``loss``.
 
     Shapes:
-        batch: see :class:`DAMSMBatch`; returns scalars ``()``.
+        batch: see [`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch]; returns scalars ``()``.
     """
     from ..losses import damsm_sentence_loss, damsm_word_loss
 
@@ -202,9 +199,6 @@ def evaluate_damsm(
     """Mean DAMSM losses over (at most ``max_batches``) batches, encoders in eval mode, no gradients.
 
     The mean divides by the number of batches actually seen (the official script divided 51 batches by 50).
-
-    Shapes:
-        Not applicable (returns floats).
     """
     modes = (text_encoder.training, image_encoder.training)
     text_encoder.eval()
@@ -269,42 +263,52 @@ def pretrain_damsm(
 ) -> DAMSMHistory:
     """Train the text encoder and the trainable part of the image encoder with the DAMSM losses.
 
-    Per step: ``loss = word0 + word1 + sent0 + sent1`` (:func:`fusionblocks.losses.damsm_word_loss` and
-    :func:`~fusionblocks.losses.damsm_sentence_loss`, γ1 = 4, γ2 = 5, γ3 = 10), backward, global-norm clip of the
+    Per step: ``loss = word0 + word1 + sent0 + sent1``
+    ([`fusionblocks.losses.damsm_word_loss`][fusionblocks.losses.damsm_words.damsm_word_loss] and
+    [`damsm_sentence_loss`][fusionblocks.losses.damsm_sentence.damsm_sentence_loss], γ1 = 4, γ2 = 5, γ3 = 10),
+    backward, global-norm clip of the
     text-encoder gradients at ``grad_clip``, one Adam(``lr``, ``betas``) step over every parameter that requires
     gradients (frozen backbones have none). After each epoch (a full pass over ``loader``) the learning rate
     becomes ``max(lr_decay * lr, min_lr)``: 0.002 → 2e-4 after ~114 epochs, as in the official schedule but with
     one optimiser for the whole run. Encoders are put in train mode (a frozen Inception stays in eval mode).
 
     Args:
-        text_encoder: A :class:`~fusionblocks.text.TextEncoder` (e.g. ``DAMSMTextEncoder``).
+        text_encoder: A [`TextEncoder`][fusionblocks.text.features.TextEncoder] (e.g. ``DAMSMTextEncoder``).
         image_encoder: ``images -> (regions (B,E,h,w), code (B,E))`` (``DAMSMImageEncoder``, ``SmallImageEncoder``).
         loader: An iterable of batches (re-iterated every epoch; a DataLoader's dataset/sampler ``set_epoch`` is
-            called), or a callable returning a fresh iterable per epoch. Batch forms: :func:`parse_damsm_batch`.
+            called), or a callable returning a fresh iterable per epoch. Batch forms:
+            [`parse_damsm_batch`][fusionblocks.train.damsm_pretrain.parse_damsm_batch].
         epochs: Number of passes over ``loader``.
         steps: Number of optimiser steps (stops mid-epoch). Give ``epochs``, ``steps`` or both (the first
             reached ends training).
-        lr, betas: Adam settings (official: 0.002, (0.5, 0.999)).
-        lr_decay, min_lr: Per-epoch decay factor and floor.
+        lr: Adam learning rate (official: 0.002).
+        betas: Adam betas (official: (0.5, 0.999)).
+        lr_decay: Per-epoch decay factor of the learning rate.
+        min_lr: Floor of the decayed learning rate.
         grad_clip: Max global norm of the text-encoder gradients (``None`` disables).
-        gamma1, gamma2, gamma3, word_form: DAMSM loss settings.
-        val_loader, val_batches: Optional validation run after each epoch (:func:`evaluate_damsm`).
+        gamma1: DAMSM γ₁ (region attention sharpness).
+        gamma2: DAMSM γ₂ (word-score sharpness).
+        gamma3: DAMSM γ₃ (score scale).
+        word_form: Form of the DAMSM word score (``"official"`` or ``"paper"``).
+        val_loader: Optional validation batches, evaluated after each epoch
+            ([`evaluate_damsm`][fusionblocks.train.damsm_pretrain.evaluate_damsm]).
+        val_batches: Validation batches per evaluation (``None``: all of ``val_loader``).
         out_dir: If given, save ``text_encoder.safetensors``, ``image_encoder.safetensors``, ``vocabulary.json``
             (when the text encoder has one) and ``history.json`` there at the end (and every
             ``save_every_epochs`` epochs as ``*_epoch{e}.safetensors``).
         device: Where batches go (default: the text encoder's device). Encoders are not moved.
         callback: Called as ``callback(step, record)`` after every step with the float loss terms and ``lr``.
-        log_every: Log through :mod:`logging` every this many steps.
+        log_every: Log through ``logging`` every this many steps.
 
     Returns:
-        The :class:`DAMSMHistory`.
+        The [`DAMSMHistory`][fusionblocks.train.damsm_pretrain.DAMSMHistory].
 
     Raises:
         ValueError: neither ``epochs`` nor ``steps``, bad settings, an empty loader, or encoder widths that
             differ.
 
     Shapes:
-        Batches: see :class:`DAMSMBatch`.
+        Batches: see [`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch].
     """
     if epochs is None and steps is None:
         raise ValueError("epochs: give epochs, steps or both")

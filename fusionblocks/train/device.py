@@ -21,9 +21,6 @@ def select_device(device: str | torch.device | None = "auto", local_rank: int = 
     Args:
         device: ``"auto"``, ``None`` or anything ``torch.device`` accepts.
         local_rank: The GPU index to use under ``torchrun``.
-
-    Shapes:
-        Not tensor-valued.
     """
     if device is None or device == "auto":
         if torch.cuda.is_available():
@@ -47,9 +44,6 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
     Raises:
         ValueError: ``precision`` unknown (``"fp16"`` is refused: on CPU it is very slow; use bf16).
-
-    Shapes:
-        Not tensor-valued.
     """
     if precision == "fp16":
         raise ValueError("precision: 'fp16' is not supported (no loss scaling inside recipes; on CPU it is also very slow); use 'bf16'")
@@ -65,11 +59,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 
 def autocast_factory(device: torch.device, precision: str) -> Callable[[], ContextManager]:
-    """A zero-argument callable returning a fresh autocast context (or a null context for fp32).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """A zero-argument callable returning a fresh autocast context (or a null context for fp32)."""
     if precision == "fp32":
         return contextlib.nullcontext
     if precision != "bf16":

@@ -28,11 +28,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DistInfo:
-    """Rank, world size and local rank of this process (``1``/``0``/``0`` when not distributed).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Rank, world size and local rank of this process (``1``/``0``/``0`` when not distributed)."""
 
     rank: int = 0
     world_size: int = 1
@@ -48,11 +44,7 @@ class DistInfo:
 
 
 def dist_info() -> DistInfo:
-    """The current process group's rank and world size.
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """The current process group's rank and world size."""
     if dist.is_available() and dist.is_initialized():
         return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", dist.get_rank())))
     return DistInfo()
@@ -66,9 +58,6 @@ def init_distributed(device: torch.device | str | None = None) -> DistInfo:
 
     Args:
         device: The device this rank will train on (chooses the backend).
-
-    Shapes:
-        Not tensor-valued.
     """
     if dist.is_available() and dist.is_initialized():
         return dist_info()
@@ -86,30 +75,18 @@ def init_distributed(device: torch.device | str | None = None) -> DistInfo:
 
 
 def is_main_process() -> bool:
-    """True on rank 0 (and when not distributed).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """True on rank 0 (and when not distributed)."""
     return dist_info().is_main
 
 
 def barrier() -> None:
-    """Synchronise all ranks (no-op when not distributed).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Synchronise all ranks (no-op when not distributed)."""
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
 
 
 def all_gather_objects(obj: Any) -> list[Any]:
-    """Gather one picklable object from each rank (``[obj]`` when not distributed).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Gather one picklable object from each rank (``[obj]`` when not distributed)."""
     if not (dist.is_available() and dist.is_initialized()):
         return [obj]
     out: list[Any] = [None] * dist.get_world_size()
@@ -121,9 +98,6 @@ def parameter_hash(module: nn.Module, *, buffers: bool = True) -> str:
     """SHA-256 over a module's parameters (and buffers), in name order, of their exact bytes.
 
     Two replicas with identical weights give the same hash; used to check DDP keeps ranks in sync.
-
-    Shapes:
-        Not tensor-valued.
     """
     digest = hashlib.sha256()
     items = list(module.named_parameters())
@@ -194,9 +168,6 @@ def broadcast_module(module: nn.Module, src: int = 0) -> None:
     """Copy rank ``src``'s parameters and buffers into every rank's ``module`` (no-op when not distributed).
 
     Used for modules that DDP does not wrap (frozen encoders), so that every rank encodes text identically.
-
-    Shapes:
-        Not tensor-valued.
     """
     if not (dist.is_available() and dist.is_initialized()):
         return
@@ -206,10 +177,8 @@ def broadcast_module(module: nn.Module, src: int = 0) -> None:
 
 
 def unwrap(module: nn.Module) -> nn.Module:
-    """The plain module inside DDP / :class:`FreezeAwareDDP` / ``torch.compile`` wrappers.
-
-    Shapes:
-        Not tensor-valued.
+    """The plain module inside DDP / [`FreezeAwareDDP`][fusionblocks.train.distributed.FreezeAwareDDP] /
+    ``torch.compile`` wrappers.
     """
     while True:
         if isinstance(module, FreezeAwareDDP):

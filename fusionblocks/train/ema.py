@@ -1,4 +1,4 @@
-"""Exponential moving average of a model's weights, including its buffers (fixes spec pitfall 31).
+"""Exponential moving average of a model's weights, including its buffers ([FF-GAN: training recipe][ffgan-training]).
 
 The official FF-GAN trainer averages parameters only and then saves the averaged weights next to the *live*
 BatchNorm running statistics. Here the buffers (BatchNorm running mean/var, counters) are copied from the live
@@ -25,9 +25,6 @@ class ModelEMA(nn.Module):
     Attributes:
         module: The EMA copy (eval mode, no gradients). Use it for sampling and checkpoints.
 
-    Shapes:
-        Same as ``model``.
-
     Example:
         >>> ema = ModelEMA(generator, decay=0.999)
         >>> ema.update(generator)   # after each optimiser step
@@ -50,9 +47,6 @@ class ModelEMA(nn.Module):
 
         Args:
             model: The live model; must have the same parameter and buffer names as the EMA copy.
-
-        Shapes:
-            Same as the model.
         """
         live_params = dict(model.named_parameters())
         ema_params = dict(self.module.named_parameters())

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from PIL import Image, ImageDraw, ImageFont
 
 __all__ = ["to_pil", "save_images", "caption_grid", "attention_grid", "caption_words"]
 
@@ -21,13 +22,12 @@ def _check_images(images: object, name: str = "images") -> torch.Tensor:
     return images
 
 
-def to_pil(image: torch.Tensor, scale: int = 1):
+def to_pil(image: torch.Tensor, scale: int = 1) -> Image.Image:
     """One image in ``[-1, 1]`` → ``PIL.Image`` (RGB), optionally enlarged ``scale``× (nearest neighbour).
 
     Shapes:
         image: (3, H, W) or (1, H, W).
     """
-    from PIL import Image
 
     if not isinstance(image, torch.Tensor) or image.ndim != 3:
         raise ValueError(f"image: expected a (3, H, W) tensor, got {getattr(image, 'shape', type(image))}")
@@ -57,13 +57,12 @@ def save_images(images: torch.Tensor, folder: str | os.PathLike[str], prefix: st
     return paths
 
 
-def _font():
-    from PIL import ImageFont
+def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
     return ImageFont.load_default()
 
 
-def _text_height(font, text: str = "Ag") -> int:
+def _text_height(font: ImageFont.ImageFont | ImageFont.FreeTypeFont, text: str = "Ag") -> int:
     box = font.getbbox(text)
     return int(box[3] - box[1]) + 3
 
@@ -75,7 +74,7 @@ def caption_grid(
     columns: int = 4,
     cell: int | None = None,
     path: str | os.PathLike[str] | None = None,
-):
+) -> Image.Image:
     """A grid of images, each with its caption (wrapped, PIL's default font) underneath.
 
     Args:
@@ -91,8 +90,6 @@ def caption_grid(
     Shapes:
         images: (B, 3, H, W) in [-1, 1]; ``len(captions) == B``.
     """
-    from PIL import Image, ImageDraw
-
     _check_images(images)
     b, _, h, w = images.shape
     if captions is not None and len(captions) != b:
@@ -124,11 +121,7 @@ def caption_grid(
 
 
 def caption_words(caption: str) -> list[str]:
-    """Lower-case word tokens of a caption (labels for attention maps).
-
-    Shapes:
-        Strings only.
-    """
+    """Lower-case word tokens of a caption (labels for attention maps)."""
     return re.findall(r"[a-z0-9]+", caption.lower())
 
 
@@ -141,7 +134,7 @@ def attention_grid(
     cell: int = 64,
     path: str | os.PathLike[str] | None = None,
     words: Sequence[Sequence[str]] | None = None,
-):
+) -> Image.Image:
     """One row per sample: the image, then the attention map of each word over the image, labelled.
 
     Maps are min-max normalised per word and blended over a darkened copy of the image (red = attended).
@@ -153,7 +146,8 @@ def attention_grid(
         max_words: Maps drawn per row.
         cell: Side of each tile.
         path: When given, also save as PNG.
-        words: Token strings per sample (default: :func:`caption_words` of each caption).
+        words: Token strings per sample (default: [`caption_words`][fusionblocks.train.grids.caption_words] of each
+            caption).
 
     Returns:
         The ``PIL.Image``.
@@ -161,8 +155,6 @@ def attention_grid(
     Shapes:
         images: (B, 3, H, W) in [-1, 1]; attention: (B, T, h, w) with non-negative weights.
     """
-    from PIL import Image, ImageDraw
-
     _check_images(images)
     if not isinstance(attention, torch.Tensor) or attention.ndim != 4 or attention.shape[0] != images.shape[0]:
         raise ValueError(

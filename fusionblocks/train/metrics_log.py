@@ -21,9 +21,6 @@ class MetricsLogger:
         path: The JSONL file (created with its folder).
         tensorboard: ``True`` to require TensorBoard, ``False`` to disable it, ``None`` to use it when importable.
         truncate_after_step: Drop existing records with ``step`` above this value (for resumed runs).
-
-    Shapes:
-        Not tensor-valued.
     """
 
     def __init__(
@@ -57,9 +54,6 @@ class MetricsLogger:
         Args:
             step: The training step.
             values: Numbers (floats/ints) or short strings.
-
-        Shapes:
-            Not tensor-valued (tensors must be converted to floats first).
         """
         record: dict[str, Any] = {"step": int(step)}
         for key, value in values.items():
@@ -76,11 +70,7 @@ class MetricsLogger:
                     self._tb.add_scalar(key, value, step)
 
     def close(self) -> None:
-        """Close the file (and the TensorBoard writer).
-
-        Shapes:
-            Not tensor-valued.
-        """
+        """Close the file (and the TensorBoard writer)."""
         if not self._handle.closed:
             self._handle.close()
         if self._tb is not None:
@@ -95,11 +85,7 @@ class MetricsLogger:
 
 
 def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read a metrics JSONL file, skipping a torn last line (from a killed process).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """Read a metrics JSONL file, skipping a torn last line (from a killed process)."""
     records = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:

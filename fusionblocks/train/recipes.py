@@ -1,17 +1,20 @@
 """Training recipes: what one iteration of a GAN does (D steps, G step, losses, optimisers).
 
-The trainer (:mod:`fusionblocks.train.trainer`) owns devices, DDP, EMA, checkpoints and the loop; it hands a recipe
-the modules (possibly DDP-wrapped), a :class:`TrainBatch` and the optimisers built by :meth:`Recipe.build_optimizers`.
+The trainer (``fusionblocks.train.trainer``) owns devices, DDP, EMA, checkpoints and the loop; it hands a recipe
+the modules (possibly DDP-wrapped), a [`TrainBatch`][fusionblocks.train.recipes.TrainBatch] and the optimisers built by
+[`Recipe.build_optimizers`][fusionblocks.train.recipes.Recipe.build_optimizers].
 
-- :class:`FFGANRecipe` (``"ffgan"``, spec ffgan.md §3, §5): text encoded under ``no_grad``; for every scale a D step
+- [`FFGANRecipe`][fusionblocks.train.recipes.FFGANRecipe] (``"ffgan"``, [FF-GAN: losses][ffgan-losses],
+  [training recipe][ffgan-training]): text encoded under ``no_grad``; for every scale a D step
   (its own Adam, generated images detached, BCE on logits with the mismatched-caption term); then one G step with
   the per-scale BCE losses, the DAMSM word + sentence losses (λ, at the last scale, through the frozen image encoder)
-  and the CA KL term, with the discriminators frozen (``requires_grad`` False, spec §12 pitfall 23).
+  and the CA KL term, with the discriminators frozen (``requires_grad`` False).
 
 In the G step the discriminators are called unwrapped (``d.module`` of a DDP wrapper): they are not updated there,
 so their DDP reducers must not expect gradients. The D steps call them through DDP (real and fake forwards, then
 one backward).
-- :class:`DFGANRecipe` (``"dfgan"``, spec §8.1): hinge + mismatch + MA-GP in one D step, then the hinge G step.
+- [`DFGANRecipe`][fusionblocks.train.recipes.DFGANRecipe] (``"dfgan"``, [DF-GAN][ffgan-dfgan]): hinge + mismatch +
+  MA-GP in one D step, then the hinge G step.
 """
 
 from __future__ import annotations
@@ -52,11 +55,7 @@ class TrainBatch:
 
 @dataclass
 class TrainModules:
-    """What the trainer hands the recipe (modules may be DDP-wrapped).
-
-    Shapes:
-        Not applicable.
-    """
+    """What the trainer hands the recipe (modules may be DDP-wrapped)."""
 
     generator: nn.Module
     discriminators: Sequence[nn.Module]
@@ -71,7 +70,7 @@ def _unwrap(module: nn.Module) -> nn.Module:
 
 
 def encode_text(text_encoder: nn.Module, batch: TrainBatch) -> Any:
-    """Encode the batch's text under ``torch.no_grad`` with the frozen encoder (spec §12 pitfall 22).
+    """Encode the batch's text under ``torch.no_grad`` with the frozen encoder.
 
     Token ids are used when the batch has them and the encoder is a vocabulary encoder (has ``vocab_size``);
     otherwise the raw captions.
@@ -95,11 +94,7 @@ def encode_text(text_encoder: nn.Module, batch: TrainBatch) -> Any:
 
 @contextlib.contextmanager
 def frozen(modules: Sequence[nn.Module]) -> Iterator[None]:
-    """Set ``requires_grad=False`` on every parameter of ``modules`` and restore each flag afterwards.
-
-    Shapes:
-        Not applicable.
-    """
+    """Set ``requires_grad=False`` on every parameter of ``modules`` and restore each flag afterwards."""
     saved = [(p, p.requires_grad) for m in modules for p in m.parameters()]
     try:
         for p, _ in saved:
@@ -140,9 +135,6 @@ class Recipe:
         lr_g: Generator learning rate.
         lr_d: Discriminator learning rate.
         betas: Adam betas.
-
-    Shapes:
-        See :meth:`iteration`.
     """
 
     name: str = "recipe"
@@ -155,11 +147,7 @@ class Recipe:
     def build_optimizers(
         self, generator: nn.Module, discriminators: Sequence[nn.Module], *, fused: bool | None = None
     ) -> dict[str, torch.optim.Optimizer]:
-        """Adam for the generator (``"g"``) and one per discriminator (``"d0"``, ``"d1"``, …).
-
-        Shapes:
-            Not applicable.
-        """
+        """Adam for the generator (``"g"``) and one per discriminator (``"d0"``, ``"d1"``, …)."""
         opts = {"g": _adam(generator.parameters(), self.lr_g, self.betas, fused)}
         for i, d in enumerate(discriminators):
             opts[f"d{i}"] = _adam(d.parameters(), self.lr_d, self.betas, fused)
@@ -206,7 +194,7 @@ class Recipe:
 
 @dataclass
 class FFGANRecipe(Recipe):
-    """FF-GAN / AttnGAN / DM-GAN training iteration (spec ffgan.md §3, §5).
+    """FF-GAN / AttnGAN / DM-GAN training iteration ([FF-GAN: losses][ffgan-losses], [training recipe][ffgan-training]).
 
     Args:
         damsm_lambda: λ of the DAMSM word and sentence losses (5 CUB, 50 COCO; 0 disables them).
@@ -304,7 +292,7 @@ class FFGANRecipe(Recipe):
 
 @dataclass
 class DFGANRecipe(Recipe):
-    """DF-GAN 2022 training iteration (spec ffgan.md §8.1): one D step, one G step.
+    """DF-GAN 2022 training iteration ([DF-GAN][ffgan-dfgan]): one D step, one G step.
 
     D: ``hinge(real) + ½ (hinge(fake) + hinge(mismatch)) + MA-GP`` with mismatched pairs ``(image_j,
     sentence_{j−1})`` (DF-GAN's roll) and ``MA-GP = k · mean ‖∂C/∂(x, s)‖^p`` on the real, matching pairs. G:

@@ -32,13 +32,11 @@ def load_gan(
         load_discriminators: Also load the discriminators (not needed for sampling).
 
     Returns:
-        ``(gan, checkpoint)``: a ``BuiltGAN`` in eval mode and the loaded :class:`Checkpoint`.
+        ``(gan, checkpoint)``: a ``BuiltGAN`` in eval mode and the loaded
+        [`Checkpoint`][fusionblocks.train.checkpoint.Checkpoint].
 
     Raises:
         CheckpointError: Missing, truncated or corrupt files (named), or a checkpoint without a model config.
-
-    Shapes:
-        Not tensor-valued.
     """
     from ..ffgan import FFGANConfig, build_ffgan
 

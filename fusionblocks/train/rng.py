@@ -1,8 +1,8 @@
 """Capture and restore every random-number generator a training run draws from.
 
-Torch (CPU and each CUDA device), Python's :mod:`random`, NumPy's legacy global generator and any extra
+Torch (CPU and each CUDA device), Python's ``random``, NumPy's legacy global generator and any extra
 ``torch.Generator`` objects (e.g. the data generator) are captured into a JSON-safe dict, so a resumed run draws
-exactly the numbers an uninterrupted run would have drawn (pitfall 33/36 of the spec).
+exactly the numbers an uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
@@ -29,9 +29,6 @@ def seed_everything(seed: int) -> None:
 
     Args:
         seed: A non-negative integer.
-
-    Shapes:
-        Not tensor-valued.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
@@ -48,9 +45,6 @@ def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -
 
     Returns:
         ``{"torch": [...], "cuda": [[...], ...], "python": [...], "numpy": {...}, "generators": {name: [...]}}``.
-
-    Shapes:
-        Not tensor-valued (byte states are stored as lists of ints).
     """
     py_version, py_internal, py_gauss = random.getstate()
     np_state = np.random.get_state()
@@ -71,7 +65,7 @@ def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -
 
 
 def restore_rng_state(state: Mapping[str, Any], generators: Mapping[str, torch.Generator] | None = None) -> None:
-    """Restore what :func:`capture_rng_state` captured.
+    """Restore what [`capture_rng_state`][fusionblocks.train.rng.capture_rng_state] captured.
 
     Args:
         state: The captured dict.
@@ -79,9 +73,6 @@ def restore_rng_state(state: Mapping[str, Any], generators: Mapping[str, torch.G
 
     Raises:
         ValueError: ``state`` lacks a key, or names a generator not passed in ``generators``.
-
-    Shapes:
-        Not tensor-valued.
     """
     for key in ("torch", "python", "numpy"):
         if key not in state:

@@ -23,9 +23,6 @@ class ResumableSampler(DistributedSampler):
         shuffle: Shuffle within each epoch.
         seed: Base seed for the per-epoch permutations.
         drop_last: Drop the tail so that every rank gets the same number of samples.
-
-    Shapes:
-        Yields integer indices.
     """
 
     def __init__(
@@ -41,11 +38,7 @@ class ResumableSampler(DistributedSampler):
         self.start_index = 0
 
     def set_epoch(self, epoch: int, start_index: int = 0) -> None:
-        """Move to ``epoch`` and skip its first ``start_index`` samples (of this rank's shard).
-
-        Shapes:
-            Not tensor-valued.
-        """
+        """Move to ``epoch`` and skip its first ``start_index`` samples (of this rank's shard)."""
         if start_index < 0 or start_index > self.num_samples:
             raise ValueError(f"start_index must be in [0, {self.num_samples}], got {start_index}")
         super().set_epoch(epoch)
@@ -59,9 +52,5 @@ class ResumableSampler(DistributedSampler):
         return self.num_samples - self.start_index
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"epoch", "start_index", "seed", "num_replicas"}`` (JSON-safe).
-
-        Shapes:
-            Not tensor-valued.
-        """
+        """``{"epoch", "start_index", "seed", "num_replicas"}`` (JSON-safe)."""
         return {"epoch": self.epoch, "start_index": self.start_index, "seed": self.seed, "num_replicas": self.num_replicas}

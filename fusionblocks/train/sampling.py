@@ -19,9 +19,6 @@ def generator_z_dim(generator: nn.Module, default: int | None = None) -> int:
 
     Raises:
         ValueError: Neither attribute exists and no default was given.
-
-    Shapes:
-        Not tensor-valued.
     """
     from .distributed import unwrap
 
@@ -85,7 +82,7 @@ def generate(
         captions: The captions (one image each).
         noise: Explicit ``z`` (else drawn with ``seed``).
         seed: Seed for ``z`` (and for the forked RNG).
-        truncation: Optional truncation (see :func:`make_noise`).
+        truncation: Optional truncation (see [`make_noise`][fusionblocks.train.sampling.make_noise]).
         batch_size: Captions per forward pass.
         autocast: Autocast context factory.
         return_attention: False asks the generator for no attention maps (``attention == []``; faster, and no

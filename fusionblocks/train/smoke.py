@@ -20,9 +20,6 @@ def smoke_overrides(config: Any, *, image_size: int | None = None, width: int = 
 
     Returns:
         A ``{dotted key: value}`` mapping for ``build_ffgan(preset, **overrides)`` / ``resolve_config``.
-
-    Shapes:
-        Not tensor-valued.
     """
     m = config.model
     if image_size is None:

@@ -1,15 +1,15 @@
 """The training loop shared by every built model: devices, DDP, EMA, checkpoints, logging, sample grids.
 
 What one iteration does (the D steps, the G step, which losses) belongs to the model's recipe
-(:mod:`fusionblocks.train.recipes`); the trainer feeds it batches and keeps everything else:
+(``fusionblocks.train.recipes``); the trainer feeds it batches and keeps everything else:
 
 * device auto-selection; bf16 autocast on CUDA and CPU (never fp16 on CPU); optional channels-last and
   ``torch.compile``;
 * DistributedDataParallel under ``torchrun`` (NCCL on GPU, gloo on CPU), sharded data, rank-0 logging and
-  checkpointing; frozen discriminators bypass DDP during the G step (:class:`~.distributed.FreezeAwareDDP`);
-* EMA of the generator's parameters **and** buffers (spec pitfall 31);
+  checkpointing; frozen discriminators bypass DDP during the G step (``FreezeAwareDDP``);
+* EMA of the generator's parameters **and** buffers (the official EMA left them out);
 * atomic, verified, resumable checkpoints holding G, EMA, Ds, encoders, optimisers, step, every RNG state of every
-  rank and the data position, so a resumed run continues exactly as an uninterrupted one (pitfall 33);
+  rank and the data position, so a resumed run continues exactly as an uninterrupted one;
 * a tqdm progress bar, ``metrics.jsonl`` (and TensorBoard when installed), PNG sample grids with captions and
   word-attention maps;
 * a non-finite loss stops the run with the step and the loss term named; the last good checkpoint is kept.
@@ -92,8 +92,9 @@ class TrainerConfig:
         tensorboard: ``None``: log to TensorBoard when installed; ``True``: require; ``False``: never.
         find_unused_parameters: Passed to DDP (for models with parameters that some steps leave unused).
         deterministic: ``torch.use_deterministic_algorithms(True)`` and cuDNN benchmarking off (bit-reproducible
-            GPU runs, slower); otherwise cuDNN benchmarking is on. The official code set both at once (pitfall 34).
-        max_seconds: Wall-time budget of one :meth:`Trainer.fit` call: when a step ends past it, training stops
+            GPU runs, slower); otherwise cuDNN benchmarking is on. The official code set both at once.
+        max_seconds: Wall-time budget of one [`Trainer.fit`][fusionblocks.train.trainer.Trainer.fit] call: when a step
+            ends past it, training stops
             there as if ``steps`` had been reached (final samples and checkpoint written). ``None``: no budget.
     """
 
@@ -130,7 +131,7 @@ class TrainerConfig:
 
 @dataclass
 class TrainResult:
-    """What :meth:`Trainer.fit` returns.
+    """What [`Trainer.fit`][fusionblocks.train.trainer.Trainer.fit] returns.
 
     Attributes:
         step: Steps completed.
@@ -152,11 +153,7 @@ class TrainResult:
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
-    """A model config as a JSON-safe dict (``to_dict()``, dataclass, or mapping).
-
-    Shapes:
-        Not tensor-valued.
-    """
+    """A model config as a JSON-safe dict (``to_dict()``, dataclass, or mapping)."""
     import json
 
     if config is None:
@@ -176,7 +173,8 @@ class Trainer:
     """Train a built GAN (``gan.generator``, ``gan.discriminators``, encoders, ``gan.recipe``) on a dataset.
 
     Args:
-        gan: A ``BuiltGAN`` (see :func:`fusionblocks.ffgan.build_ffgan`) or any object with the same attributes.
+        gan: A ``BuiltGAN`` (see [`fusionblocks.ffgan.build_ffgan`][fusionblocks.ffgan.builder.build_ffgan]) or any
+            object with the same attributes.
         dataset: Items as dicts with ``image``/``images`` in [-1, 1] and ``caption`` (see ``fusionblocks.data``).
         out_dir: The run folder (checkpoints, ``metrics.jsonl``, ``samples/``).
         config: Loop settings.
@@ -311,11 +309,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------------------
     def state_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
-        """Weights to checkpoint, by group (``generator``, ``generator_ema``, ``discriminators``, encoders).
-
-        Shapes:
-            State dicts.
-        """
+        """Weights to checkpoint, by group (``generator``, ``generator_ema``, ``discriminators``, encoders)."""
         groups = {
             "generator": unwrap(self.generator).state_dict(),
             "discriminators": self.discriminators.state_dict(),
@@ -328,11 +322,7 @@ class Trainer:
         return groups
 
     def save(self) -> Path | None:
-        """Write a checkpoint for the current step (rank 0 writes; every rank contributes its RNG state).
-
-        Shapes:
-            Not tensor-valued.
-        """
+        """Write a checkpoint for the current step (rank 0 writes; every rank contributes its RNG state)."""
         rng = all_gather_objects(capture_rng_state())
         path = None
         if self.dist.is_main:
@@ -367,9 +357,6 @@ class Trainer:
 
         Raises:
             CheckpointError: The checkpoint is missing, truncated or corrupt (the message names the file).
-
-        Shapes:
-            Not tensor-valued.
         """
         ck = path if isinstance(path, Checkpoint) else load_checkpoint(path, map_location=self.device)
         unwrap(self.generator).load_state_dict(ck.tensors["generator"])
@@ -405,11 +392,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------------------
     def write_samples(self, tag: str | None = None) -> list[Path]:
-        """Write the sample grid (captions under images) and the word-attention grid for the current step.
-
-        Shapes:
-            Not tensor-valued.
-        """
+        """Write the sample grid (captions under images) and the word-attention grid for the current step."""
         tag = tag or f"step_{self.step:08d}"
         out = generate(
             self.sampling_generator, self.text_encoder, self.sample_captions, seed=self.cfg.sample_seed,
@@ -445,16 +428,13 @@ class Trainer:
                 when fresh). Calling ``fit`` again after raising ``config.steps`` therefore trains on.
 
         Returns:
-            :class:`TrainResult`.
+            [`TrainResult`][fusionblocks.train.trainer.TrainResult].
 
         Raises:
             FileExistsError: a fresh trainer (step 0) with ``resume=False`` finds checkpoints in ``out_dir`` (an
                 earlier run is never overwritten).
             NonFiniteLossError: A loss became NaN/Inf (the last good checkpoint stays on disk).
             CheckpointError: ``resume`` names a corrupt or truncated checkpoint.
-
-        Shapes:
-            Not tensor-valued.
         """
         if not resume and self.step == 0 and list_checkpoints(self.out_dir):
             raise FileExistsError(

@@ -1,4 +1,5 @@
-"""Tiny fixtures written in exactly the AttnGAN layout (spec §7), plus helpers for the data tests."""
+"""Tiny fixtures written in exactly the AttnGAN layout (docs/ffgan.md "Data layout"), plus helpers for the data
+tests."""
 
 from __future__ import annotations
 

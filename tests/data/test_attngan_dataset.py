@@ -54,7 +54,7 @@ def test_cub_item_matches_a_reference_transform(cub):
     ds = CUBDataset(cub.root, "train", base_size=16, num_scales=3, random_transform=False)
     key = cub.train_keys[1]
     item = ds[1]
-    # reference: crop with the spec formula, resize shorter side to int(64*76/64)=76, centre crop 64, PIL bilinear
+    # reference: crop with the documented formula, resize shorter side to int(64*76/64)=76, centre crop 64, PIL bilinear
     img = Image.open(cub.root / "CUB_200_2011" / "images" / f"{key}.jpg").convert("RGB")
     x, y, w, h = cub.bboxes[key]
     r = math.floor(0.75 * max(w, h))

@@ -94,7 +94,7 @@ def test_full_size_official_presets_build_with_the_official_counts() -> None:
         assert counts["generator"] == g_count
         assert counts["discriminators"] == 25_298_598
         assert [counts[f"discriminator{i}"] for i in range(3)] == [1_878_242, 5_155_810, 18_264_546]
-        # spectral-norm u/v are buffers: 25,363,414 − 25,298,598 values (spec §11.2)
+        # spectral-norm u/v are buffers: 25,363,414 − 25,298,598 values (docs/ffgan.md "Parameter counts")
         uv = sum(b.numel() for d in gan.discriminators for n, b in d.named_buffers() if n.endswith(("_u", "_v")))
         assert uv == 25_363_414 - 25_298_598
         assert counts["text_encoder"] == {"cub256": 2_075_320, "coco256": 8_629_420}[name]
@@ -117,7 +117,7 @@ def test_dfgan_and_attngan_counts() -> None:
     official_d = build_ffgan("dfgan", model={"keep_unused_shortcuts": True}).discriminators[0]
     assert sum(p.numel() for p in official_d.parameters()) == 6_619_206 + 295_936
     att = build_ffgan("attngan", model={"init": "default"}, image={"encoder": None})
-    assert att.num_parameters()["generator"] == 7_084_592  # AttnGAN's own G count (spec §11.4)
+    assert att.num_parameters()["generator"] == 7_084_592  # AttnGAN's own G count (docs/ffgan.md "Parameter counts")
 
 
 def test_official_init_is_applied_by_the_builder() -> None:

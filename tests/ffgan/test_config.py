@@ -1,4 +1,4 @@
-"""FFGANConfig: YAML round trip, strict keys with dotted names, overrides, preset values (spec ffgan.md §0)."""
+"""FFGANConfig: YAML round trip, strict keys with dotted names, overrides, preset values (docs/ffgan.md "Presets")."""
 
 from __future__ import annotations
 

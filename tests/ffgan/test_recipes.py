@@ -1,4 +1,5 @@
-"""The recipes against iterations re-computed in the test from the spec formulas (§3.1–3.4, §8.1)."""
+"""The recipes against iterations re-computed in the test from the published formulas (docs/ffgan.md "Discriminator
+loss", docs/ffgan.md "DF-GAN")."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def test_ffgan_iteration_matches_a_reference_iteration() -> None:
     torch.manual_seed(123)
     losses = recipe.iteration(gan.train_modules(), batch, opts)
 
-    # ---- reference (spec §3.1, §3.2, §3.4, §5): same RNG stream, the same module calls
+    # ---- reference (docs/ffgan.md "Discriminator loss", docs/ffgan.md "Generator loss", docs/ffgan.md "KL term",
+    # docs/ffgan.md "Training recipe"): same RNG stream, the same module calls
     torch.manual_seed(123)
     with torch.no_grad():
         text = gan.text_encoder(batch.captions)
@@ -82,7 +84,7 @@ def test_ffgan_iteration_matches_a_reference_iteration() -> None:
         for ours, ref in zip(d_ours.parameters(), d_theirs.parameters()):
             torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-5)
 
-    # the G step added nothing to the discriminators' gradients (they were frozen, pitfall 23)
+    # the G step added nothing to the discriminators' gradients (they were frozen, an official-code slip)
     for i, d in enumerate(gan.discriminators):
         for before, p in zip(recorded[i], d.parameters()):
             assert torch.equal(before, p.grad)

@@ -1,4 +1,5 @@
-"""DAMSMImageEncoder: official CNN_ENCODER keys load and compute the official layer-by-layer forward (spec §4.2).
+"""DAMSMImageEncoder: official CNN_ENCODER keys load and compute the official layer-by-layer forward (docs/ffgan.md
+"DAMSM encoders").
 
 Inception-v3 on CPU is heavy (~6 GFLOP per image at 299²): every forward here uses batch 1, and the encoder and the
 torchvision reference are built once per module.
@@ -55,7 +56,8 @@ def encoder(official_state, tmp_path_factory) -> DAMSMImageEncoder:
 
 
 def official_forward(tv, state: dict, images: torch.Tensor, align_corners: bool = True):
-    """The official CNN_ENCODER forward: torchvision Inception3 layers called one by one (spec §4.2)."""
+    """The official CNN_ENCODER forward: torchvision Inception3 layers called one by one (docs/ffgan.md "DAMSM
+    encoders")."""
     x = F.interpolate(images, size=(299, 299), mode="bilinear", align_corners=align_corners)
     for name in ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3"):
         x = getattr(tv, name)(x)
@@ -93,7 +95,7 @@ def test_matches_official_forward(encoder, official_state, torchvision_inception
     torch.testing.assert_close(code, ref_code, atol=1e-5, rtol=0)
 
 
-def test_parameter_counts_match_spec(encoder) -> None:
+def test_parameter_counts_match_official(encoder) -> None:
     trainable = sum(p.numel() for n, p in encoder.named_parameters() if not n.startswith("backbone."))
     assert trainable == 721_152
     assert sum(p.numel() for p in encoder.backbone.parameters()) == 21_785_568
@@ -108,7 +110,7 @@ def test_frozen_backbone_stays_eval_and_passes_gradients(encoder) -> None:
     images = (torch.rand(1, 3, 32, 32) * 2 - 1).requires_grad_(True)
     regions, code = encoder(images)
     (regions.mean() + code.mean()).backward()
-    assert torch.equal(bn.running_mean, before)  # no BN statistics drift in train mode (pitfall 35)
+    assert torch.equal(bn.running_mean, before)  # no BN statistics drift in train mode (an official-code slip)
     assert images.grad is not None and images.grad.abs().sum() > 0  # the DAMSM loss reaches generated images
     assert encoder.region_proj.weight.grad is not None and encoder.code_proj.weight.grad is not None
     encoder.zero_grad(set_to_none=True)

@@ -1,4 +1,4 @@
-"""Each layer against a plain reference computation written here from the spec formulas (fp32, atol 1e-5)."""
+"""Each layer against a plain reference computation written here from the published formulas (fp32, atol 1e-5)."""
 
 from __future__ import annotations
 
@@ -38,9 +38,11 @@ def randomize_(module: torch.nn.Module) -> None:
                 b.copy_(torch.rand_like(b) + 0.5)
 
 
-# ---------------------------------------------------------------- references from spec §1.1–1.4, §8.1
+# ---------------------------------------------------------------- references from docs/ffgan.md "Shared blocks",
+# docs/ffgan.md "DF-GAN"
 def ref_word_attention(x, words, weight, mask=None):
-    """§1.4 step 1: e' = W_e w; a_{q,t} = h_q·e'_t; β = softmax_t; c_q = Σ_t β_{q,t} e'_t (loop over the batch)."""
+    """docs/ffgan.md "Refinement stage": e' = W_e w; a_{q,t} = h_q·e'_t; β = softmax_t; c_q = Σ_t β_{q,t} e'_t (loop
+    over the batch)."""
     b, c, h, w = x.shape
     t = words.shape[1]
     contexts, maps = [], []
@@ -62,13 +64,14 @@ def conv3x3(x, weight, bias=None):
 
 
 def ref_spatial_affine(x, cond, m: SpatialAffine):
-    """§1.4 step 2: u = conv(cond); out = x·conv_γ(u) + conv_β(u), no nonlinearity."""
+    """docs/ffgan.md "Refinement stage": u = conv(cond); out = x·conv_γ(u) + conv_β(u), no nonlinearity."""
     u = conv3x3(cond, m.hidden.weight)
     return x * conv3x3(u, m.gamma.weight) + conv3x3(u, m.beta.weight)
 
 
 def ref_gsr(x, sentence, weight):
-    """§1.4 step 3: s' = W_s s; π_{k,q} = softmax_q(h_{k,q} s'_k); o = s'_k π_{k,q} (loop over batch, channel)."""
+    """docs/ffgan.md "Refinement stage": s' = W_s s; π_{k,q} = softmax_q(h_{k,q} s'_k); o = s'_k π_{k,q} (loop over
+    batch, channel)."""
     b, c, h, w = x.shape
     s = sentence @ weight.T
     out = torch.empty_like(x)
@@ -145,7 +148,8 @@ def test_word_attention_without_mask_matches_reference(return_attention: bool) -
 
 
 def test_word_attention_unmasked_reproduces_official_behaviour() -> None:
-    """mask_padding=False (official FF-GAN, spec §1.6): zero padded vectors get logit 0 and take softmax mass."""
+    """mask_padding=False (official FF-GAN, docs/ffgan.md "Padded-word masking"): zero padded vectors get logit 0 and
+    take softmax mass."""
     m = WordContextAttention(8, 10, mask_padding=False)
     x = torch.randn(3, 8, 4, 4)
     words, mask = make_words()
@@ -214,7 +218,7 @@ def test_gsr_matches_reference() -> None:
 
 
 def test_gsr_keeps_the_official_normalisation() -> None:
-    """Σ_q o_{k,q} = s'_k and flat attention gives s'_k / (H·W) per pixel (spec §1.4 step 3)."""
+    """Σ_q o_{k,q} = s'_k and flat attention gives s'_k / (H·W) per pixel (docs/ffgan.md "Refinement stage")."""
     m = GSR(4, 6)
     x, s = torch.randn(3, 4, 8, 8), torch.randn(3, 6)
     s_proj = s @ m.proj.weight.T
@@ -287,7 +291,7 @@ def test_ca_eval_returns_mu_unless_asked_to_sample() -> None:
     close(c, mu + torch.exp(0.5 * logvar) * torch.randn(3, 5))
 
 
-# ---------------------------------------------------------------- stage building blocks (§1.1)
+# ---------------------------------------------------------------- stage building blocks (docs/ffgan.md "Shared blocks")
 def test_glu_matches_reference() -> None:
     x = torch.randn(2, 6, 3, 3)
     close(GLU()(x), ref_glu(x))

@@ -1,4 +1,5 @@
-"""BCE stage losses and hinge losses against hand computations from spec §3.1, §3.2 and §8.1."""
+"""BCE stage losses and hinge losses against hand computations from docs/ffgan.md "Discriminator loss", docs/ffgan.md
+"Generator loss" and docs/ffgan.md "DF-GAN"."""
 
 from __future__ import annotations
 

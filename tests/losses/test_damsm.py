@@ -1,4 +1,4 @@
-"""DAMSM word and sentence losses against naive per-caption loops written here from spec §3.3."""
+"""DAMSM word and sentence losses against naive per-caption loops written here from docs/ffgan.md "DAMSM losses"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""MA-GP against closed-form gradients of hand-made discriminators (spec §8.1) and the CA KL term (spec §3.4)."""
+"""MA-GP against closed-form gradients of hand-made discriminators (docs/ffgan.md "DF-GAN") and the CA KL term
+(docs/ffgan.md "KL term")."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from fusionblocks.metrics import kernel_inception_distance, mmd2_unbiased, polyn
 
 def _reference_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     d = x.shape[1]
-    k = lambda a, b: (a @ b / d + 1.0) ** 3  # noqa: E731 - the kernel as written in the spec
+    k = lambda a, b: (a @ b / d + 1.0) ** 3  # noqa: E731 - the kernel as written in the KID paper
     m, n = len(x), len(y)
     xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     yy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))

@@ -1,4 +1,5 @@
-"""R-precision (spec §6.1 with the fixes of §12, pitfalls 21, 25–27)."""
+"""R-precision (docs/ffgan.md "R-precision" with the fixes of docs/ffgan.md "Where the official code and the paper
+differ")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""StageDiscriminator / DF-GAN models: shapes, head arithmetic, logits, DF blocks vs spec §2 and §8.1 formulas."""
+"""StageDiscriminator / DF-GAN models: shapes, head arithmetic, logits, DF blocks vs docs/ffgan.md "Discriminators" and
+docs/ffgan.md "DF-GAN" formulas."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def test_official_init_orthogonal_bn_and_spectral_norm_sigma_one() -> None:
 # -------------------------------------------------------------------------------------------------- DF-GAN
 
 
-def test_df_channel_plan_matches_the_spec() -> None:
+def test_df_channel_plan_matches_the_official_plan() -> None:
     assert df_channel_plan(32, 256) == [256, 256, 256, 256, 128, 64, 32]
     assert df_channel_plan(8, 32) == [64, 32, 16, 8]
     with pytest.raises(ValueError, match="image_size"):

@@ -63,7 +63,8 @@ def test_masked_attention_ignores_padding_and_the_official_mode_does_not() -> No
         w2[1, 3:] = 5.0
         c = masked(z, s, w2, m)
     assert a.attention[0][1, 3:].abs().max() == 0
-    assert b.attention[0][1, 3:].sum() > 0  # official FF-GAN: padded (zero) words take softmax mass (spec §1.6)
+    # official FF-GAN: padded (zero) words take softmax mass (docs/ffgan.md "Padded-word masking")
+    assert b.attention[0][1, 3:].sum() > 0
     torch.testing.assert_close(c.images[-1], a.images[-1])
     assert not torch.allclose(a.images[-1][1], b.images[-1][1])
 

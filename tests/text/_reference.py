@@ -1,4 +1,5 @@
-"""Reference DAMSM text-encoder forward written from spec §4.1 (the official, sorted-batch recipe)."""
+"""Reference DAMSM text-encoder forward written from docs/ffgan.md "DAMSM encoders" (the official, sorted-batch
+recipe)."""
 
 from __future__ import annotations
 

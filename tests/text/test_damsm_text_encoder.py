@@ -31,7 +31,7 @@ def _official_state(enc: DAMSMTextEncoder) -> dict:
 
 
 @pytest.mark.parametrize("vocab_size, expected", [(5450, 2_075_320), (27297, 8_629_420)])
-def test_parameter_counts_match_spec(vocab_size: int, expected: int) -> None:
+def test_parameter_counts_match_official(vocab_size: int, expected: int) -> None:
     enc = DAMSMTextEncoder(vocab_size)
     assert sum(p.numel() for p in enc.parameters()) == expected
     assert enc.word_dim == enc.sentence_dim == 256

@@ -1,4 +1,5 @@
-"""AttnGAN tokenizer rules, Vocabulary encoding, JSON round trip and safe captions.pickle reading (spec §7)."""
+"""AttnGAN tokenizer rules, Vocabulary encoding, JSON round trip and safe captions.pickle reading (docs/ffgan.md "Data
+layout")."""
 
 from __future__ import annotations
 

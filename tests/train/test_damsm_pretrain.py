@@ -1,4 +1,6 @@
-"""DAMSM pre-training (spec §4.3, pitfalls §12 #35 fixed): loss falls, one Adam, lr schedule, clipping, saving."""
+"""DAMSM pre-training (docs/ffgan.md "DAMSM pre-training", with the official slips fixed): loss falls, one Adam, lr
+schedule,
+clipping, saving."""
 
 from __future__ import annotations
 
@@ -153,7 +155,7 @@ def test_frozen_inception_stays_in_eval_mode() -> None:
     history = pretrain_damsm(text, image, [(images, captions, classes)], steps=1)
     assert len(history.loss) == 1
     assert not image.backbone.training and image.region_proj.training
-    assert torch.equal(bn.running_mean, before)  # BN statistics did not drift (official pitfall)
+    assert torch.equal(bn.running_mean, before)  # BN statistics did not drift an official-code slip
     assert all(p.grad is None for p in image.backbone.parameters())
 
 

@@ -28,7 +28,7 @@ def test_ema_matches_formula_and_copies_batchnorm_buffers():
         expected = 0.9 * start[name] + 0.1 * p.detach()
         torch.testing.assert_close(dict(ema.module.named_parameters())[name], expected)
     for name, b in model.named_buffers():
-        assert torch.equal(dict(ema.module.named_buffers())[name], b), name  # pitfall 31: buffers follow
+        assert torch.equal(dict(ema.module.named_buffers())[name], b), name  # an official-code slip: buffers follow
     assert not any(p.requires_grad for p in ema.module.parameters())
 
 

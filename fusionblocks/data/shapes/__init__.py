@@ -9,11 +9,10 @@ attributes, so that images generated from an arbitrary caption can be judged (se
 
 The package has one module per concern:
 
-* [grammar][fusionblocks.data.shapes.grammar]: attributes, caption templates, the parser and the vocabulary;
-* [render][fusionblocks.data.shapes.render]: geometry and the antialiased rasteriser;
-* [sample][fusionblocks.data.shapes.sample]: drawing a random scene;
-* [dataset][fusionblocks.data.shapes.dataset]: the [CaptionedShapes][fusionblocks.data.CaptionedShapes]
-  dataset.
+* ``grammar``: attributes, caption templates, the parser and the vocabulary;
+* ``render``: geometry and the antialiased rasteriser;
+* ``sample``: drawing a random scene;
+* ``dataset``: the [CaptionedShapes][fusionblocks.data.CaptionedShapes] dataset.
 """
 
 from __future__ import annotations

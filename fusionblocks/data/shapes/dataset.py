@@ -24,7 +24,7 @@ SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
 
 class CaptionedShapes(Dataset):
     """Procedural captioned shapes: one or two coloured shapes per image, with captions of the grammar in
-    [fusionblocks.data.shapes.grammar][] and the geometry of [fusionblocks.data.shapes.render][].
+    ``fusionblocks.data.shapes.grammar`` and the geometry of ``fusionblocks.data.shapes.render``.
 
     Args:
         size: number of images.
@@ -35,7 +35,7 @@ class CaptionedShapes(Dataset):
         captions_per_image: captions kept per image, drawn without replacement from the scene's template
             captions (with replacement only when more are asked for than exist).
         num_scales: pyramid levels in ``item["images"]``: sizes ``R / 2**(num_scales-1), ..., R`` made from the
-            rendered image with antialiased bilinear downsampling ([pyramid][fusionblocks.data.pyramid]).
+            rendered image with antialiased bilinear downsampling (``fusionblocks.data.pyramid``).
         supersample: antialiasing samples per pixel side.
         vocabulary: optional ``Vocabulary``; when given, items also carry ``tokens`` / ``length``.
         max_words: length of ``tokens`` (with ``vocabulary``); the longest template caption has 14 words, longer
