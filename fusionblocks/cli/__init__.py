@@ -1,4 +1,5 @@
-"""The ``fusionblocks`` command: ``list``, ``info``, ``train``, ``sample``, ``pretrain-damsm``, ``convert``, ``eval``.
+"""The ``fusionblocks`` command: ``list``, ``info``, ``train``, ``sample``, ``pretrain-damsm``, ``convert``, ``eval``,
+``vocab``.
 
 Each subcommand lives in its own small module with ``add_parser(subparsers)`` and ``run(args) -> int``; heavy
 imports happen inside ``run`` so that ``fusionblocks --help`` and ``fusionblocks list`` stay fast.
@@ -22,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "pretrain-damsm": ".pretrain_damsm",
     "convert": ".convert",
     "eval": ".eval_cmd",
+    "vocab": ".vocab",
 }
 
 

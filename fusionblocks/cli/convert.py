@@ -1,10 +1,17 @@
-"""``fusionblocks convert``: official FF-GAN checkpoints → a fusionblocks checkpoint folder.
+"""``fusionblocks convert``: official FF-GAN checkpoints → a fusionblocks checkpoint folder; or the released
+AttnGAN/DM-GAN DAMSM encoders alone → safetensors files for training.
 
-The result loads with ``fusionblocks sample --checkpoint OUT`` (and ``eval``) when the DAMSM text encoder and the
-vocabulary (``captions.pickle``) are given too. Example::
+With ``--generator``, the result loads with ``fusionblocks sample --checkpoint OUT`` (and ``eval``) when the DAMSM
+text encoder and the vocabulary (``captions.pickle``) are given too. Without it, the DAMSM encoders are converted to
+``OUT/text_encoder.safetensors`` / ``OUT/image_encoder.safetensors`` (+ ``OUT/vocabulary.json`` from the pickle),
+the layout ``fusionblocks pretrain-damsm`` writes, for ``--set text.weights=OUT/text_encoder.safetensors``.
+Examples::
 
     fusionblocks convert --preset cub256 --generator netG_epoch_650.pth --text-encoder text_encoder200.pth \\
         --captions-pickle data/birds/captions.pickle --out runs/ffgan_cub_official
+    fusionblocks convert --text-encoder DAMSMencoders/bird/text_encoder200.pth \\
+        --image-encoder DAMSMencoders/bird/image_encoder200.pth --captions-pickle data/birds/captions.pickle \\
+        --out encoders/bird
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="cub256", help="the preset the checkpoint was trained with (cub256, coco256)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--generator", required=True, help="official netG_epoch_*.pth")
+    p.add_argument("--generator", help="official netG_epoch_*.pth (omit to convert only the DAMSM encoders)")
     p.add_argument("--discriminator", action="append", default=[], help="official netD{i}.pth, smallest scale first")
     p.add_argument("--text-encoder", help="official DAMSM text_encoder*.pth")
     p.add_argument("--image-encoder", help="official DAMSM image_encoder*.pth")
@@ -42,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     for value in args.discriminator:
         if not Path(value).is_file():
             raise FileNotFoundError(f"--discriminator: {value} does not exist")
+    if args.generator is None:
+        return _convert_encoders(args)
     overrides = parse_overrides(args.overrides)
     if args.text_encoder:
         overrides["text.weights"] = args.text_encoder
@@ -84,4 +93,44 @@ def run(args: argparse.Namespace) -> int:
     }
     path = save_checkpoint(out, 0, tensors=tensors, state=state, config=config_to_dict(config))
     print(f"converted -> {path}")
+    return 0
+
+
+def _convert_encoders(args: argparse.Namespace) -> int:
+    """The DAMSM encoders alone, in the layout of ``pretrain-damsm``'s output."""
+    from safetensors.torch import save_file
+
+    from ..image import load_damsm_image_encoder
+    from ..text import Vocabulary, load_damsm_text_encoder
+
+    if args.discriminator:
+        raise ValueError("--discriminator: needs --generator (a whole official run)")
+    if not (args.text_encoder or args.image_encoder):
+        raise ValueError("give --generator, or --text-encoder and/or --image-encoder to convert the DAMSM encoders")
+    vocabulary = Vocabulary.from_attngan_pickle(args.captions_pickle) if args.captions_pickle else None
+    out = Path(args.out)
+    written = []
+    modules = {}
+    if args.text_encoder:
+        modules["text_encoder"] = load_damsm_text_encoder(args.text_encoder, vocabulary=vocabulary, max_words=None)
+    if args.image_encoder:
+        from ..image.damsm_convert import convert_damsm_image_state_dict
+        from ..image.damsm_inception import read_weights
+
+        state = convert_damsm_image_state_dict(read_weights(args.image_encoder, "--image-encoder"))
+        modules["image_encoder"] = state if not any(k.startswith("backbone.") for k in state) else \
+            load_damsm_image_encoder(state).state_dict()
+    out.mkdir(parents=True, exist_ok=True)
+    for name, module in modules.items():
+        state = module.state_dict() if hasattr(module, "state_dict") else module
+        path = out / f"{name}.safetensors"
+        save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path))
+        written.append(path.name)
+    if vocabulary is not None:
+        vocabulary.save(out / "vocabulary.json")
+        written.append("vocabulary.json")
+    print(f"DAMSM encoders -> {out}: {', '.join(written)}")
+    if "image_encoder" in modules and not any(k.startswith("backbone.") for k in modules["image_encoder"]):
+        print("note: the image encoder file holds the projections only; training also needs "
+              "--set image.backbone_weights=<ImageNet inception_v3 weights>")
     return 0

@@ -6,7 +6,13 @@ The encoders are the ones the config builds (``text.encoder``, ``image.encoder``
 Examples::
 
     fusionblocks pretrain-damsm --preset tiny64 --steps 300 --out runs/damsm_shapes
-    fusionblocks pretrain-damsm --preset cub256 --data data/birds --epochs 600 --batch-size 48 --out runs/damsm_cub
+    fusionblocks pretrain-damsm --preset cub256 --data data/birds --epochs 600 --batch-size 48 \
+        --set image.backbone_weights=inception_v3_google.pth --out runs/damsm_cub
+
+The text encoder's vocabulary is the dataset's (``captions.pickle``, or one built from the captions); it is saved
+as ``vocabulary.json`` next to the weights, and training with ``--set text.weights=OUT/text_encoder.safetensors``
+picks it up from there. The Inception image encoder needs local ImageNet weights (``image.backbone_weights``:
+a torchvision ``inception_v3_google-*.pth`` or a timm checkpoint); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-workers", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--allow-random-encoders", action="store_true",
+                   help="pre-train an Inception image encoder without ImageNet backbone weights (tests only)")
     add_device_args(p)
     p.set_defaults(command="pretrain-damsm")
 
@@ -42,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from ..data import collate_captions
-    from ..ffgan import build_ffgan, parse_overrides, resolve_config
+    from ..data import vocabulary_for_config
+    from ..ffgan import build_ffgan, parse_overrides, require_damsm_backbone, resolve_config
     from ..train.damsm_pretrain import pretrain_damsm
+    from ..train.vocabulary_check import check_dataset_vocabulary
     from ..train.datasets import build_dataset
     from ..train.device import select_device
 
@@ -56,13 +66,16 @@ def run(args: argparse.Namespace) -> int:
     if config.image.encoder is None:
         raise ValueError("image.encoder: this config has no image encoder to pre-train (set image.encoder)")
     config = config.with_overrides({"train.recipe": "ffgan"})  # the builder makes the image encoder for this recipe
+    require_damsm_backbone(config, allow_random=args.allow_random_encoders)
     device = select_device(args.device)
     torch.manual_seed(args.seed)
-    gan = build_ffgan(config)
+    dataset = build_dataset(config, seed=args.seed)
+    vocabulary = vocabulary_for_config(config, dataset=dataset)
+    gan = build_ffgan(config, vocabulary=vocabulary)
+    check_dataset_vocabulary(gan.text_encoder, dataset)
     text, image = gan.text_encoder.to(device), gan.image_encoder.to(device)
     for module in (text, image):  # unfreeze() keeps a frozen backbone (Inception) frozen
         module.unfreeze() if hasattr(module, "unfreeze") else module.requires_grad_(True)
-    dataset = build_dataset(config, seed=args.seed)
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
                         num_workers=args.num_workers, collate_fn=collate_captions,
                         generator=torch.Generator().manual_seed(args.seed))
@@ -83,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if vocabulary is not None:
+        print(f"vocabulary: {len(vocabulary.vocabulary)} words from {vocabulary.source}")
     print(f"DAMSM: {len(history.loss)} steps, loss {history.loss[0]:.3f} -> {history.loss[-1]:.3f}; "
           f"encoders in {args.out}")
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
+import warnings
 from pathlib import Path
 
 from ._common import add_device_args, apply_threads, read_captions
@@ -74,8 +76,12 @@ def run(args: argparse.Namespace) -> int:
     precision = resolve_precision(args.precision, device) if args.precision != "auto" else "fp32"
     gan, ck = load_gan(args.checkpoint, device=device, use_ema=not args.no_ema)
     out = Path(args.out)
-    files = sample_to_folder(gan, captions, out, num=args.num, seed=args.seed, truncation=args.truncation,
-                             batch_size=args.batch_size, autocast=autocast_factory(device, precision))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        files = sample_to_folder(gan, captions, out, num=args.num, seed=args.seed, truncation=args.truncation,
+                                 batch_size=args.batch_size, autocast=autocast_factory(device, precision))
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
+        print(f"fusionblocks sample: warning: {message}", file=sys.stderr)
     print(f"{len(files) - (2 if 'attention.png' in files else 1)} images from {ck.path} (step {ck.step}) -> {out}")
     print(f"grid: {files['grid.png']}")
     return 0

@@ -2,8 +2,14 @@
 
 Examples::
 
-    fusionblocks train --preset tiny64 --steps 2000 --out runs/tiny
-    fusionblocks train --preset cub256 --data data/birds --set train.batch_size=8 --out runs/cub
+    fusionblocks train --preset tiny64 --steps 2000 --set text.weights=runs/damsm/text_encoder.safetensors \
+        --set image.weights=runs/damsm/image_encoder.safetensors --out runs/tiny
+    fusionblocks train --preset cub256 --data data/birds --set text.weights=text_encoder200.pth \
+        --set image.weights=image_encoder200.pth --set image.backbone_weights=inception_v3_google.pth --out runs/cub
+    fusionblocks train --preset tiny64 --steps 20 --allow-random-encoders --out runs/smoke   # a smoke run
+
+The text encoder's vocabulary comes from the dataset (its captions.pickle, or one built from its captions) unless
+text.vocabulary names one; it is saved with every checkpoint.
     fusionblocks train --out runs/tiny --resume            # the config is read back from the checkpoint
     torchrun --nproc_per_node 4 -m fusionblocks train --preset cub256 --data data/birds --out runs/cub
 """
@@ -41,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the generator and discriminators")
     p.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--allow-random-encoders", action="store_true",
+                   help="train even though the frozen text/image encoders have no pre-trained weights (tests and "
+                        "smoke runs only: the text conditioning is then meaningless)")
     add_device_args(p)
     p.set_defaults(precision=None, command="train")
     p.epilog = ("Flags such as --steps/--batch-size/--precision are stored in the run's config, so `--out DIR "
@@ -85,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     apply_threads(args)
     import os
 
-    from ..ffgan import build_ffgan, parse_overrides, resolve_config
+    from ..data import vocabulary_for_config
+    from ..ffgan import build_ffgan, parse_overrides, require_pretrained_encoders, resolve_config
     from ..train.checkpoint import list_checkpoints, load_checkpoint
     from ..train.datasets import build_dataset
     from ..train.trainer import NonFiniteLossError, Trainer, TrainerConfig
@@ -102,9 +112,12 @@ def run(args: argparse.Namespace) -> int:
         spec = load_checkpoint(source, groups=[], load_optimizers=False).config
     config = resolve_config(spec, overrides)
     out = out or Path("runs") / config.name
+    resuming = bool(args.resume) and (isinstance(args.resume, str) or bool(list_checkpoints(out)))
+    if not resuming:  # a resumed run restores the encoders it started with from its checkpoint
+        require_pretrained_encoders(config, allow_random=args.allow_random_encoders)
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    gan = build_ffgan(config)
     dataset = build_dataset(config, seed=config.train.seed)
+    gan = build_ffgan(config, vocabulary=vocabulary_for_config(config, dataset=dataset))
     batch = config.train.batch_size
     tcfg = TrainerConfig(
         steps=_steps(config, len(dataset), batch, world),

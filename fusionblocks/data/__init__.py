@@ -7,7 +7,16 @@ caption length.
 
 from __future__ import annotations
 
-from .attngan import AttnGANDataset, COCODataset, CUBDataset, read_class_info, read_cub_bboxes, read_key_list
+from .attngan import (
+    CAPTIONS_PICKLES,
+    AttnGANDataset,
+    COCODataset,
+    CUBDataset,
+    find_captions_pickle,
+    read_class_info,
+    read_cub_bboxes,
+    read_key_list,
+)
 from .caption_folder import CaptionFolder
 from .shapes import (
     BACKGROUND,
@@ -30,6 +39,15 @@ from .shapes import (
     shapes_vocabulary,
 )
 from .collate import collate_captions
+from .dataset_vocabulary import (
+    VocabularySource,
+    dataset_captions,
+    dataset_vocabulary,
+    encoder_uses_vocabulary,
+    explicit_vocabulary,
+    load_vocabulary,
+    vocabulary_for_config,
+)
 from .item_random import item_generator
 from .pyramid import pyramid, pyramid_sizes
 from .tokens import caption_tokens, subsample_words
@@ -70,4 +88,13 @@ __all__ = [
     "read_key_list",
     "read_class_info",
     "read_cub_bboxes",
+    "CAPTIONS_PICKLES",
+    "find_captions_pickle",
+    "VocabularySource",
+    "dataset_captions",
+    "dataset_vocabulary",
+    "encoder_uses_vocabulary",
+    "explicit_vocabulary",
+    "load_vocabulary",
+    "vocabulary_for_config",
 ]

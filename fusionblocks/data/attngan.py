@@ -10,7 +10,8 @@ Layout under ``root`` (e.g. ``data/birds``)::
     CUB_200_2011/images/<key>.jpg, CUB_200_2011/images.txt, CUB_200_2011/bounding_boxes.txt     (CUB)
     images/<key>.jpg                                                                             (COCO)
 
-DF-GAN's variant of the layout also works: ``captions_file="captions_DAMSM.pickle"``, and COCO images under
+DF-GAN's variant of the layout also works: ``captions_DAMSM.pickle`` (used when there is no ``captions.pickle``;
+``captions_file=`` names another file), and COCO images under
 ``images/train2014/`` / ``images/val2014/`` (chosen by the key's ``COCO_train2014_`` / ``COCO_val2014_`` prefix)
 when ``images/<key>.jpg`` does not exist.
 
@@ -53,9 +54,37 @@ from .item_random import check_seed, item_generator
 from .tokens import caption_tokens
 from .transforms import bbox_crop_box, image_pyramid, load_rgb, resize_crop_flip
 
-__all__ = ["AttnGANDataset", "CUBDataset", "COCODataset", "read_key_list", "read_class_info", "read_cub_bboxes"]
+__all__ = [
+    "AttnGANDataset",
+    "CUBDataset",
+    "COCODataset",
+    "CAPTIONS_PICKLES",
+    "find_captions_pickle",
+    "read_key_list",
+    "read_class_info",
+    "read_cub_bboxes",
+]
 
 _DEFAULT_CAPTIONS_PER_IMAGE = {"cub": 10, "coco": 5}
+
+#: The captions pickles of the AttnGAN layout, in order of preference (AttnGAN/DM-GAN/FF-GAN, then DF-GAN).
+CAPTIONS_PICKLES = ("captions.pickle", "captions_DAMSM.pickle")
+
+
+def find_captions_pickle(root: str | os.PathLike, captions_file: str = "auto") -> Path | None:
+    """The captions pickle of an AttnGAN-layout folder, or None when it has none.
+
+    Args:
+        root: The data folder.
+        captions_file: A file name under ``root``, or ``"auto"`` for the first of [`CAPTIONS_PICKLES`][fusionblocks.data.attngan.CAPTIONS_PICKLES] that
+            exists.
+    """
+    names = CAPTIONS_PICKLES if captions_file == "auto" else (captions_file,)
+    for name in names:
+        path = Path(root) / name
+        if path.is_file():
+            return path
+    return None
 
 
 def _safe_load(path: Path) -> Any:
@@ -131,7 +160,8 @@ class AttnGANDataset(Dataset):
             a deterministic centre crop.
         seed: base seed for the per-item generators; ``None`` uses torch's per-worker generator.
         check_files: check at construction that every image file exists (a missing one raises, naming it).
-        captions_file: name of the captions pickle under ``root`` (DF-GAN: ``"captions_DAMSM.pickle"``).
+        captions_file: name of the captions pickle under ``root``; ``"auto"`` takes ``captions.pickle``, else
+            DF-GAN's ``captions_DAMSM.pickle`` ([`find_captions_pickle`][fusionblocks.data.attngan.find_captions_pickle]).
 
     Items: ``images`` (list), ``image`` (= ``images[-1]``), ``caption`` (str: the raw line, or the decoded words
     of a pickled caption), ``caption_index``, ``tokens`` (max_words,) long, ``length`` int, ``class_id`` int,
@@ -154,7 +184,7 @@ class AttnGANDataset(Dataset):
         random_transform: bool = True,
         seed: int | None = 0,
         check_files: bool = True,
-        captions_file: str = "captions.pickle",
+        captions_file: str = "auto",
     ) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -176,7 +206,10 @@ class AttnGANDataset(Dataset):
         self.random_transform = bool(random_transform)
         self.seed = check_seed(seed)
         self.epoch = 0
-        self.captions_file = captions_file
+        found = find_captions_pickle(self.root, captions_file)
+        if found is None and captions_file != "auto":
+            raise FileNotFoundError(f"captions_file: {str(self.root / captions_file)!r} not found")
+        self.captions_file: str | None = found.name if found is not None else None
 
         self.keys = read_key_list(self.root / split / "filenames.pickle")
         info = self.root / split / "class_info.pickle"
@@ -209,8 +242,8 @@ class AttnGANDataset(Dataset):
         from ..text import Vocabulary, load_attngan_captions  # lazy
 
         self._texts: list[list[str]] | None = None
-        pickle_path = self.root / self.captions_file
-        if vocabulary is None and pickle_path.is_file():
+        pickle_path = self.root / self.captions_file if self.captions_file else None
+        if vocabulary is None and pickle_path is not None:
             try:
                 caps = load_attngan_captions(pickle_path)
             except pickle.UnpicklingError as exc:

@@ -61,7 +61,8 @@ class CaptionFolder(Dataset):
         random_transform: random crop + horizontal flip (training); ``False`` gives a centre crop (evaluation).
         seed: base seed of the per-item generators (caption choice, word subsampling, crop); ``None`` uses
             torch's per-worker generator (not reproducible by index).
-        vocabulary: optional ``fusionblocks.text.Vocabulary`` for ``tokens``/``length``.
+        vocabulary: optional ``fusionblocks.text.Vocabulary`` for ``tokens``/``length``; ``"build"`` builds one
+            from the folder's captions (``self.vocabulary``; words in order of first appearance, files sorted).
         max_words: token array length; longer captions keep a random ordered subset of words.
         skip_uncaptioned: ``txt`` layout: ignore images without a ``.txt`` instead of raising.
 
@@ -90,7 +91,6 @@ class CaptionFolder(Dataset):
         self.imsize = self.sizes[-1]
         self.random_transform = bool(random_transform)
         self.seed = check_seed(seed)
-        self.vocabulary = vocabulary
         self.max_words = check_positive_int(max_words, "max_words")
         self.epoch = 0
 
@@ -110,6 +110,13 @@ class CaptionFolder(Dataset):
         self.layout = layout
         self.files: list[Path] = [e[0] for e in entries]
         self._captions: list[list[str]] = [e[1] for e in entries]
+        if isinstance(vocabulary, str) and vocabulary == "build":
+            from ..text import Vocabulary  # lazy: keeps the import of this module light
+
+            vocabulary = Vocabulary.build(c for caps in self._captions for c in caps)
+        elif isinstance(vocabulary, str):
+            raise ValueError(f"vocabulary: expected a Vocabulary, 'build' or None, got {vocabulary!r}")
+        self.vocabulary = vocabulary
         self.keys = [str(f.relative_to(self.root).with_suffix("")) if f.is_relative_to(self.root) else str(f)
                      for f in self.files]
         self._token_ids: list[list[list[int]]] | None = None

@@ -27,6 +27,13 @@ from .official import (
     official_generator_config,
 )
 from .presets import PRESETS, preset_config, register_preset
+from .provenance import (
+    RandomEncoderError,
+    encoder_provenance,
+    random_encoders,
+    require_damsm_backbone,
+    require_pretrained_encoders,
+)
 
 __all__ = [
     "BuiltGAN",
@@ -36,10 +43,15 @@ __all__ = [
     "ImageConfig",
     "ModelConfig",
     "PRESETS",
+    "RandomEncoderError",
     "TextConfig",
     "TrainConfig",
     "build",
     "build_ffgan",
+    "encoder_provenance",
+    "random_encoders",
+    "require_damsm_backbone",
+    "require_pretrained_encoders",
     "convert_official_discriminator",
     "convert_official_generator",
     "load_official",

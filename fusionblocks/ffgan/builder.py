@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -13,6 +13,7 @@ from torch import nn
 from ..models import DFDiscriminator, DFGenerator, StackedGenerator, StageDiscriminator, official_init
 from ..registry import create, get_registry
 from .config import ConfigError, FFGANConfig
+from .provenance import encoder_provenance
 
 __all__ = ["BuiltGAN", "build_ffgan", "build", "validate_config", "resolve_config"]
 
@@ -33,6 +34,8 @@ class BuiltGAN:
         text_encoder: Frozen text encoder (``captions -> TextFeatures``).
         image_encoder: Frozen image encoder of the DAMSM loss, or None when the recipe needs none.
         recipe: The training recipe ([`FFGANRecipe`][fusionblocks.train.recipes.FFGANRecipe] or ``DFGANRecipe``).
+        provenance: Where the encoders' weights (file SHA-256s) and the vocabulary came from
+            ([`encoder_provenance`][fusionblocks.ffgan.provenance.encoder_provenance]); stored in checkpoints.
 
     Shapes:
         See [`generate`][fusionblocks.train.sampling.generate].
@@ -44,6 +47,7 @@ class BuiltGAN:
     text_encoder: nn.Module
     image_encoder: nn.Module | None
     recipe: Any
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def image_sizes(self) -> list[int]:
@@ -183,23 +187,16 @@ def validate_config(config: FFGANConfig) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- components
-def _resolve_vocabulary(spec: Any) -> Any:
-    if spec is None or not isinstance(spec, str):
-        return spec
-    if spec == "captioned_shapes":
-        from ..data import shapes_vocabulary
+def _text_vocabulary(config: FFGANConfig, vocabulary: Any) -> Any:
+    """The text encoder's vocabulary: ``vocabulary`` when given, else what the config's dataset decides
+    ([`vocabulary_for_config`][fusionblocks.data.dataset_vocabulary.vocabulary_for_config])."""
+    from ..data.dataset_vocabulary import VocabularySource, load_vocabulary, vocabulary_for_config
 
-        return shapes_vocabulary()
-    from ..text import Vocabulary
-
-    if not os.path.isfile(spec):
-        raise ConfigError(
-            f"text.vocabulary: expected 'captioned_shapes' or the path of a vocabulary file, got {spec!r} "
-            "(file not found)"
-        )
-    if spec.endswith((".pickle", ".pkl")):
-        return Vocabulary.from_attngan_pickle(spec)
-    return Vocabulary.load(spec)
+    if vocabulary is None:
+        return vocabulary_for_config(config)
+    if isinstance(vocabulary, VocabularySource):
+        return vocabulary
+    return VocabularySource(load_vocabulary(vocabulary, key="vocabulary"), "given to the builder")
 
 
 def _freeze(module: nn.Module) -> nn.Module:
@@ -211,16 +208,19 @@ def _freeze(module: nn.Module) -> nn.Module:
 
 def _build_text_encoder(config: FFGANConfig, vocabulary: Any) -> nn.Module:
     tc = config.text
-    vocabulary = _resolve_vocabulary(vocabulary if vocabulary is not None else tc.vocabulary)
     if tc.encoder == "text.damsm_bilstm":
         if tc.weights is not None:
             from ..text import load_damsm_text_encoder
 
             encoder = load_damsm_text_encoder(tc.weights, vocabulary=vocabulary, max_words=tc.max_words, freeze=True)
         else:
-            vocab_size = tc.vocab_size if tc.vocab_size is not None else (len(vocabulary) if vocabulary else None)
+            # a vocabulary fixes the size; text.vocab_size is for token-id-only encoders (no vocabulary known)
+            vocab_size = len(vocabulary) if vocabulary is not None else tc.vocab_size
             if vocab_size is None:
-                raise ConfigError("text.vocab_size: required (or give text.vocabulary) for text.damsm_bilstm")
+                raise ConfigError(
+                    "text.vocab_size: required for text.damsm_bilstm when no vocabulary is known; give the data "
+                    "folder (data.root / --data: the dataset decides the vocabulary) or text.vocabulary"
+                )
             encoder = create(
                 "text_encoder", tc.encoder, vocab_size=vocab_size, embedding_dim=tc.embedding_dim,
                 hidden_dim=tc.hidden_dim, max_words=tc.max_words, dropout=tc.dropout, vocabulary=vocabulary,
@@ -316,7 +316,11 @@ def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, 
     Args:
         preset_or_config: ``"cub256"``, ``"coco256"``, ``"tiny64"``, ``"dfgan"``, ``"attngan"``, ``"ffgan_clip"``,
             ``"dfgan_ffblock"``, a registered preset, a ``.yaml`` path, a mapping, or a config.
-        vocabulary: A [`Vocabulary`][fusionblocks.text.vocabulary.Vocabulary] object overriding ``text.vocabulary``.
+        vocabulary: The text encoder's vocabulary: a [`Vocabulary`][fusionblocks.text.vocabulary.Vocabulary], a
+            [`VocabularySource`][fusionblocks.data.dataset_vocabulary.VocabularySource] or a vocabulary file.
+            Default: ``text.vocabulary`` when set, else the one the config's dataset decides
+            ([`vocabulary_for_config`][fusionblocks.data.dataset_vocabulary.vocabulary_for_config]); encoders
+            with their own tokenizer (CLIP) take none.
         **overrides: Config overrides: ``model={"ngf": 16}`` (merged into the section), ``model__ngf=16``, or
             ``**{"model.ngf": 16}``. Unknown keys raise [`ConfigError`][fusionblocks.ffgan.config.ConfigError] naming
             them.
@@ -332,7 +336,8 @@ def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, 
     """
     items = {k.replace("__", "."): v for k, v in overrides.items()}
     config = resolve_config(preset_or_config, items)
-    text_encoder = _build_text_encoder(config, vocabulary)
+    vocab_source = _text_vocabulary(config, vocabulary)
+    text_encoder = _build_text_encoder(config, vocab_source.vocabulary if vocab_source is not None else None)
     image_encoder = _build_image_encoder(config, text_encoder)
     generator = _build_generator(config, text_encoder.word_dim, text_encoder.sentence_dim)
     discriminators = _build_discriminators(config, text_encoder.sentence_dim)
@@ -347,6 +352,7 @@ def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, 
         text_encoder=text_encoder,
         image_encoder=image_encoder,
         recipe=_build_recipe(config),
+        provenance=encoder_provenance(config, vocab_source),
     )
 
 

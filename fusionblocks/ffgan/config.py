@@ -95,9 +95,12 @@ class TextConfig:
 
     Args:
         encoder: Registered text encoder (``"text.damsm_bilstm"``, ``"text.clip"``, a plugin).
-        vocab_size: DAMSM vocabulary size including index 0 (5,450 CUB, 27,297 COCO); None = ``len(vocabulary)``.
+        vocab_size: DAMSM vocabulary size including index 0 (5,450 CUB, 27,297 COCO), used only when no
+            vocabulary is known (token ids only); a vocabulary sets the size.
         vocabulary: Vocabulary for raw strings: ``"captioned_shapes"``, the path of an AttnGAN
-            ``captions.pickle``, or a file written by ``Vocabulary.save``; None = token ids only.
+            ``captions.pickle``, or a JSON file written by ``fusionblocks vocab build`` / ``Vocabulary.save``.
+            None (default): the dataset decides (its captions pickle, or one built from its captions; see
+            [`vocabulary_for_config`][fusionblocks.data.dataset_vocabulary.vocabulary_for_config]).
         embedding_dim: DAMSM word-embedding width.
         hidden_dim: DAMSM output width (word and sentence features).
         max_words: Caption length cap (``WORDS_NUM``).

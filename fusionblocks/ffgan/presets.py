@@ -108,7 +108,7 @@ def tiny64() -> FFGANConfig:
             image_size=64, num_stages=2, ngf=32, ndf=16, z_dim=32, cond_dim=32, res_blocks=1, mask_padding=True
         ),
         text=TextConfig(
-            vocab_size=None, vocabulary="captioned_shapes", embedding_dim=32, hidden_dim=64, max_words=16, dropout=0.0
+            vocab_size=None, vocabulary=None, embedding_dim=32, hidden_dim=64, max_words=16, dropout=0.0
         ),
         image=ImageConfig(
             encoder="image.small_cnn", kwargs={"image_size": 64, "region_size": 8, "channels": [16, 32, 64]}

@@ -10,6 +10,14 @@ from typing import Any
 
 from ..registry import create as _create
 from .clip_encoder import CLIPTextEncoder
+from .coverage import (
+    MAX_UNKNOWN_FRACTION,
+    VocabularyCoverage,
+    VocabularyCoverageError,
+    check_vocabulary_coverage,
+    vocabulary_coverage,
+    warn_unknown_words,
+)
 from .damsm_bilstm import DAMSMTextEncoder, prepare_token_ids
 from .damsm_convert import convert_damsm_text_state_dict, load_damsm_text_encoder
 from .features import TextEncoder, TextFeatures
@@ -24,6 +32,12 @@ __all__ = [
     "load_attngan_captions",
     "safe_unpickle",
     "tokenize",
+    "MAX_UNKNOWN_FRACTION",
+    "VocabularyCoverage",
+    "VocabularyCoverageError",
+    "vocabulary_coverage",
+    "check_vocabulary_coverage",
+    "warn_unknown_words",
     "DAMSMTextEncoder",
     "CLIPTextEncoder",
     "prepare_token_ids",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import torch
 from torch import nn
@@ -105,6 +105,8 @@ class DAMSMTextEncoder(TextEncoder):
         >>> enc(["a small red bird"]).words.shape
         torch.Size([1, 4, 256])
     """
+
+    uses_vocabulary: ClassVar[bool] = True
 
     def __init__(
         self,

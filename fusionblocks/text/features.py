@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import torch
 from torch import nn
@@ -59,8 +59,11 @@ class TextEncoder(nn.Module):
     [`TextFeatures`][fusionblocks.text.features.TextFeatures].
 
     Subclasses set ``word_dim`` and ``sentence_dim`` in their constructor and implement
-    ``forward``. [`freeze`][fusionblocks.text.features.TextEncoder.freeze] turns the encoder into a fixed feature
-    extractor: no gradients, and it
+    ``forward``. An encoder that maps words through a [`Vocabulary`][fusionblocks.text.vocabulary.Vocabulary] sets
+    the class attribute ``uses_vocabulary`` to True and takes ``vocabulary=`` in its constructor: the builder then
+    gives it the dataset's vocabulary (encoders with their own tokenizer, such as CLIP, keep the default False).
+    [`freeze`][fusionblocks.text.features.TextEncoder.freeze] turns the encoder into a fixed feature extractor: no
+    gradients, and it
     stays in eval mode even when a parent module calls ``.train()``.
 
     Shapes:
@@ -70,6 +73,7 @@ class TextEncoder(nn.Module):
 
     word_dim: int
     sentence_dim: int
+    uses_vocabulary: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()

@@ -27,7 +27,9 @@ def build_dataset(
         split: ``"train"`` or ``"test"`` (CaptionedShapes also ``"val"``).
         root: Overrides ``config.data.root`` (data folder for ``cub``/``coco``/``folder``).
         seed: Seed of the per-item randomness (caption choice, crops, flips).
-        vocabulary: Vocabulary used to add token ids to items (``None``: the dataset's default).
+        vocabulary: Vocabulary used to add token ids to items. ``None``: the one
+            [`vocabulary_for_config`][fusionblocks.data.dataset_vocabulary.vocabulary_for_config] decides (``text.vocabulary`` when set, else the
+            dataset's own: its captions pickle, or one built from its captions), when the text encoder uses one.
 
     Returns:
         ``CaptionedShapes``, ``CUBDataset``, ``COCODataset`` or ``CaptionFolder``.
@@ -54,8 +56,14 @@ def build_dataset(
     if root is None:
         raise ValueError(f"config.data.root: the {d.dataset!r} dataset needs a data folder (set data.root or --data)")
     common = dict(base_size=m.image_sizes[0], num_scales=m.num_stages, max_words=t.max_words, seed=seed)
+    uses_vocabulary = fbdata.encoder_uses_vocabulary(t.encoder)
+    if vocabulary is None and uses_vocabulary:
+        explicit = fbdata.explicit_vocabulary(config)
+        vocabulary = explicit.vocabulary if explicit is not None else None
     if vocabulary is not None:
         common["vocabulary"] = vocabulary
+    elif d.dataset == "folder" and uses_vocabulary:
+        common["vocabulary"] = "build"  # the folder's own vocabulary (cub/coco read theirs from the pickle)
     if d.dataset == "folder":
         return fbdata.CaptionFolder(root, **common, **kwargs)
     cls = fbdata.CUBDataset if d.dataset == "cub" else fbdata.COCODataset

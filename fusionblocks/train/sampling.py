@@ -10,6 +10,8 @@ import torch
 from torch import nn
 
 from .._signatures import wrapped_module_accepts_keyword
+from ..text.coverage import warn_unknown_words
+from .distributed import unwrap
 
 __all__ = ["generator_z_dim", "make_noise", "generate"]
 
@@ -91,12 +93,17 @@ def generate(
     Returns:
         A ``GeneratorOutput`` with float32 CPU tensors: ``images`` per scale and ``attention`` per stage.
 
+    Warns:
+        UserWarning: some captions have words the text encoder's vocabulary does not know (named; they are dropped).
+
     Shapes:
         captions: B strings → images ``[(B, 3, S_i, S_i)]``, attention ``[(B, T, H_j, W_j)]`` (T padded to the
         longest caption of all batches).
     """
     if isinstance(captions, str) or not len(captions):
         raise ValueError("captions: expected a non-empty sequence of strings")
+    if all(isinstance(c, str) for c in captions):
+        warn_unknown_words(getattr(unwrap(text_encoder), "vocabulary", None), captions, stacklevel=2)
     device = next(generator.parameters()).device
     z_dim = generator_z_dim(generator)
     if noise is None:

@@ -32,7 +32,7 @@ def smoke_overrides(config: Any, *, image_size: int | None = None, width: int = 
         "model.z_dim": 8,
         "model.cond_dim": 8,
         "text.encoder": "text.damsm_bilstm",
-        "text.vocabulary": "captioned_shapes",
+        "text.vocabulary": None,  # the dataset (CaptionedShapes) decides
         "text.vocab_size": None,
         "text.weights": None,
         "text.embedding_dim": 8,

@@ -47,6 +47,7 @@ from .metrics_log import MetricsLogger
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .sampler import ResumableSampler
 from .sampling import generate
+from .vocabulary_check import check_dataset_vocabulary
 
 __all__ = ["TrainerConfig", "Trainer", "TrainResult", "NonFiniteLossError", "config_to_dict"]
 
@@ -205,6 +206,7 @@ class Trainer:
         self.gan = gan
         self.recipe = gan.recipe
         self.dataset = dataset
+        check_dataset_vocabulary(gan.text_encoder, dataset)
         self.model_config = dict(model_config) if model_config is not None else config_to_dict(getattr(gan, "config", None))
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.device = select_device(self.cfg.device, local_rank)
@@ -338,6 +340,7 @@ class Trainer:
                 "recipe": getattr(self.recipe, "name", type(self.recipe).__name__),
                 "sample_captions": self.sample_captions,
                 "vocabulary": list(vocab.itos) if hasattr(vocab, "itos") else None,
+                "provenance": getattr(self.gan, "provenance", None) or {},
             }
             path = save_checkpoint(
                 self.out_dir,
