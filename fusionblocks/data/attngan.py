@@ -76,7 +76,7 @@ def find_captions_pickle(root: str | os.PathLike, captions_file: str = "auto") -
 
     Args:
         root: The data folder.
-        captions_file: A file name under ``root``, or ``"auto"`` for the first of [`CAPTIONS_PICKLES`][fusionblocks.data.attngan.CAPTIONS_PICKLES] that
+        captions_file: A file name under ``root``, or ``"auto"`` for the first of ``CAPTIONS_PICKLES`` that
             exists.
     """
     names = CAPTIONS_PICKLES if captions_file == "auto" else (captions_file,)

@@ -25,6 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..registry import get
+from ..text import Vocabulary
+from .attngan import AttnGANDataset, find_captions_pickle
+from .caption_folder import CaptionFolder
+from .shapes.grammar import shapes_vocabulary
+
 __all__ = [
     "VocabularySource",
     "load_vocabulary",
@@ -61,16 +67,12 @@ def load_vocabulary(spec: Any, *, key: str = "text.vocabulary") -> Any:
     Raises:
         FileNotFoundError: the path does not exist (the message names ``key``).
     """
-    from ..text import Vocabulary
-
     if isinstance(spec, Vocabulary):
         return spec
     if not isinstance(spec, (str, os.PathLike)):
         raise TypeError(f"{key}: expected 'captioned_shapes' or a vocabulary file path, got {type(spec).__name__}")
     text = os.fspath(spec)
     if text == "captioned_shapes":
-        from .captioned_shapes import shapes_vocabulary
-
         return shapes_vocabulary()
     if not os.path.isfile(text):
         raise FileNotFoundError(
@@ -96,8 +98,6 @@ def dataset_vocabulary(dataset: str, root: str | os.PathLike[str] | None = None,
         FileNotFoundError: ``root`` or the caption files are missing (named).
     """
     if dataset == "captioned_shapes":
-        from .captioned_shapes import shapes_vocabulary
-
         return VocabularySource(shapes_vocabulary(), "the CaptionedShapes caption grammar")
     if dataset not in ("cub", "coco", "folder"):
         raise ValueError(f"dataset: expected 'captioned_shapes', 'cub', 'coco' or 'folder', got {dataset!r}")
@@ -105,19 +105,13 @@ def dataset_vocabulary(dataset: str, root: str | os.PathLike[str] | None = None,
         raise ValueError(f"root: the {dataset!r} dataset needs a data folder to take its vocabulary from")
     root = Path(root)
     if dataset == "folder":
-        from .caption_folder import CaptionFolder
-
         options = {k: kwargs[k] for k in ("captions", "skip_uncaptioned") if k in kwargs}
         folder = CaptionFolder(root, vocabulary="build", **options)
         count = sum(len(c) for c in folder.all_captions())
         return VocabularySource(folder.vocabulary, f"built from {count:,} captions of the folder {str(root)!r}")
-    from .attngan import AttnGANDataset, find_captions_pickle
-
     captions_file = kwargs.get("captions_file", "auto")
     pickle_path = find_captions_pickle(root, captions_file)
     if pickle_path is not None:
-        from ..text import Vocabulary
-
         return VocabularySource(Vocabulary.from_attngan_pickle(pickle_path), str(pickle_path))
     data = AttnGANDataset(root, "train", dataset=dataset, check_files=False, captions_file=captions_file)
     return VocabularySource(
@@ -140,8 +134,6 @@ def _describe(dataset: Any) -> str:
 def encoder_uses_vocabulary(encoder: str) -> bool:
     """Whether the registered text encoder ``encoder`` maps words through a vocabulary (``uses_vocabulary``).
     """
-    from ..registry import get
-
     return bool(getattr(get("text_encoder", encoder), "uses_vocabulary", False))
 
 
@@ -154,8 +146,6 @@ def explicit_vocabulary(config: Any) -> VocabularySource | None:
     if isinstance(tc.weights, (str, os.PathLike)):
         saved = Path(tc.weights).parent / "vocabulary.json"
         if saved.is_file():
-            from ..text import Vocabulary
-
             return VocabularySource(Vocabulary.load(saved), str(saved))
     return None
 

@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from ..data.dataset_vocabulary import VocabularySource, load_vocabulary, vocabulary_for_config
 from ..models import DFDiscriminator, DFGenerator, StackedGenerator, StageDiscriminator, official_init
 from ..registry import create, get_registry
 from .config import ConfigError, FFGANConfig
@@ -190,8 +191,6 @@ def validate_config(config: FFGANConfig) -> None:
 def _text_vocabulary(config: FFGANConfig, vocabulary: Any) -> Any:
     """The text encoder's vocabulary: ``vocabulary`` when given, else what the config's dataset decides
     ([`vocabulary_for_config`][fusionblocks.data.dataset_vocabulary.vocabulary_for_config])."""
-    from ..data.dataset_vocabulary import VocabularySource, load_vocabulary, vocabulary_for_config
-
     if vocabulary is None:
         return vocabulary_for_config(config)
     if isinstance(vocabulary, VocabularySource):

@@ -6,6 +6,10 @@ from typing import Any
 
 from torch import nn
 
+from ..data.dataset_vocabulary import dataset_captions
+from ..text import MAX_UNKNOWN_FRACTION, Vocabulary, check_vocabulary_coverage
+from .distributed import unwrap
+
 __all__ = ["check_dataset_vocabulary"]
 
 
@@ -18,10 +22,6 @@ def check_dataset_vocabulary(text_encoder: nn.Module, dataset: Any, *, max_unkno
         fusionblocks.text.VocabularyCoverageError: more than ``max_unknown`` (default 20 %) of the tokens are unknown;
             the message names them and says how to get a matching vocabulary.
     """
-    from ..data import dataset_captions
-    from ..text import MAX_UNKNOWN_FRACTION, Vocabulary, check_vocabulary_coverage
-    from .distributed import unwrap
-
     vocabulary = getattr(unwrap(text_encoder), "vocabulary", None)
     if not isinstance(vocabulary, Vocabulary):
         return
