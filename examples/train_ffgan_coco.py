@@ -1,9 +1,8 @@
 """Train FF-GAN on COCO-2014 with the official recipe (preset ``coco256``), on GPU(s).
 
-The official recipe (docs/ffgan.md, "Presets" and "Training recipe"): 3 stages 64²→128²→256², ngf 64 / ndf 32, R_NUM 3,
-12 words, batch 16 per process,
-Adam 2e-4 β=(0.5, 0.999) for G and each D, BCE per scale + DAMSM (λ=50, γ=4/5/10) + CA KL, EMA 0.999, 200 epochs
-(evaluated at 120).
+The official recipe (docs/ffgan.md, "Presets" and "Training recipe"): 3 stages 64²→128²→256², ngf 64 / ndf 32,
+R_NUM 3, 12 words, batch 16 per process, Adam 2e-4 β=(0.5, 0.999) for G and each D, BCE per scale + DAMSM (λ=50,
+γ=4/5/10) + CA KL, EMA 0.999, 200 epochs (evaluated at 120).
 The DAMSM encoders must be pre-trained first (official ``coco/text_encoder100.pth`` / ``image_encoder100.pth``, or
 ``fusionblocks pretrain-damsm``), and the vocabulary is the dataset's ``captions.pickle``.
 

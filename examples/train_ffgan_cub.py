@@ -1,8 +1,8 @@
 """Train FF-GAN on CUB-200-2011 with the official recipe (preset ``cub256``), on GPU(s).
 
-The official recipe (docs/ffgan.md, "Presets" and "Training recipe"): 3 stages 64²→128²→256², ngf 64 / ndf 32, batch 4
-per process,
-Adam 2e-4 β=(0.5, 0.999) for G and each D, BCE per scale + DAMSM (λ=5, γ=4/5/10) + CA KL, EMA 0.999, 800 epochs.
+The official recipe (docs/ffgan.md, "Presets" and "Training recipe"): 3 stages 64²→128²→256², ngf 64 / ndf 32,
+batch 4 per process, Adam 2e-4 β=(0.5, 0.999) for G and each D, BCE per scale + DAMSM (λ=5, γ=4/5/10) + CA KL,
+EMA 0.999, 800 epochs.
 The DAMSM encoders must be pre-trained first (official ``text_encoder200.pth`` / ``image_encoder200.pth``, or
 ``fusionblocks pretrain-damsm``), and the vocabulary is the dataset's ``captions.pickle``.
 
