@@ -1,13 +1,12 @@
 """Shared driver of the official-recipe examples (``train_ffgan_cub.py``, ``train_ffgan_coco.py``).
 
-Both run one preset's official recipe through :class:`fusionblocks.train.Trainer`; they differ only in the
+Both run one preset's official recipe through ``fusionblocks.train.Trainer``; they differ only in the
 preset and in the defaults of a few flags, which each script passes here.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 
@@ -36,9 +35,9 @@ def parse_args(argv, *, description: str, dataset: str, out: str, epochs: int, e
 
 
 def run(preset: str, args: argparse.Namespace) -> None:
-    """Train ``preset`` with the flags in ``args`` (see :func:`parse_args`)."""
+    """Train ``preset`` with the flags in ``args`` (see ``parse_args``)."""
     from fusionblocks.ffgan import build_ffgan, preset_config, resolve_config
-    from fusionblocks.train import Trainer, TrainerConfig, build_dataset, smoke_overrides
+    from fusionblocks.train import Trainer, build_dataset, smoke_overrides
 
     overrides: dict = {"train.seed": args.seed, "train.batch_size": args.batch_size, "data.num_workers": args.workers}
     if args.smoke:
@@ -58,29 +57,21 @@ def run(preset: str, args: argparse.Namespace) -> None:
     config = resolve_config(preset, overrides)
     gan = build_ffgan(config)
     dataset = build_dataset(config, seed=config.train.seed)
-    if args.steps:
-        steps = args.steps
-    else:
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        steps = args.epochs * max(1, len(dataset) // (config.train.batch_size * world))
+    # epochs, batch size and seed come from the config (the trainer turns epochs into steps per process);
+    # the flags below only concern this run's process
     trainer = Trainer(
         gan,
         dataset,
         args.out,
-        TrainerConfig(
-            steps=steps,
-            batch_size=config.train.batch_size,
-            seed=config.train.seed,
-            device=args.device,
-            precision=args.precision,
-            compile=args.compile,
-            channels_last=args.channels_last,
-            num_workers=args.workers,
-            sample_every=0 if args.smoke else args.sample_every,
-            checkpoint_every=0 if args.smoke else args.checkpoint_every,
-            log_every=1 if args.smoke else 50,
-            progress=not args.smoke,
-        ),
+        steps=args.steps,
+        device=args.device,
+        precision=args.precision,
+        compile=args.compile,
+        channels_last=args.channels_last,
+        sample_every=0 if args.smoke else args.sample_every,
+        checkpoint_every=0 if args.smoke else args.checkpoint_every,
+        log_every=1 if args.smoke else 50,
+        progress=not args.smoke,
     )
     result = trainer.fit(resume=args.resume)
     if trainer.dist.is_main:

@@ -39,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from fusionblocks.ffgan import build_ffgan, parse_overrides, preset_config, resolve_config
-    from fusionblocks.train import Trainer, TrainerConfig, build_dataset, smoke_overrides
+    from fusionblocks.train import Trainer, build_dataset, smoke_overrides
 
     overrides: dict = {"train.seed": args.seed, "train.batch_size": args.batch_size, "data.num_workers": args.workers}
     if args.smoke:
@@ -51,21 +51,18 @@ def main(argv=None) -> None:
         overrides.update({"data.root": args.data, "text.vocabulary": str(Path(args.data) / "captions.pickle")})
         if args.text_encoder:
             overrides["text.weights"] = args.text_encoder
+        overrides["train.epochs"] = args.epochs
     overrides.update(parse_overrides(args.overrides))
     config = resolve_config(args.preset, overrides)
     gan = build_ffgan(config)
     dataset = build_dataset(config, seed=config.train.seed)
-    steps = args.steps or args.epochs * max(1, len(dataset) // config.train.batch_size)
+    # epochs, batch size, seed and DDP's unused-parameter search (model.keep_unused_shortcuts) come from the
+    # config; the trainer turns epochs into steps per process
     trainer = Trainer(
-        gan, dataset, args.out,
-        TrainerConfig(
-            steps=steps, batch_size=config.train.batch_size, seed=config.train.seed, device=args.device,
-            precision=args.precision, compile=args.compile, num_workers=args.workers,
-            sample_every=0 if args.smoke else 2000, checkpoint_every=0 if args.smoke else 5000,
-            log_every=1 if args.smoke else 50, progress=not args.smoke,
-            # DF-GAN's discriminator keeps unused shortcut convs when model.keep_unused_shortcuts is set
-            find_unused_parameters=bool(config.model.keep_unused_shortcuts),
-        ),
+        gan, dataset, args.out, steps=args.steps, device=args.device, precision=args.precision,
+        compile=args.compile, num_workers=args.workers,
+        sample_every=0 if args.smoke else 2000, checkpoint_every=0 if args.smoke else 5000,
+        log_every=1 if args.smoke else 50, progress=not args.smoke,
     )
     result = trainer.fit(resume=args.resume)
     if trainer.dist.is_main:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._precision import PRECISIONS
+
 __all__ = ["add_device_args", "apply_threads", "read_captions"]
 
 
@@ -12,7 +14,7 @@ def add_device_args(parser: argparse.ArgumentParser) -> None:
     """``--device`` and ``--precision``."""
     parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:1, ...")
     parser.add_argument(
-        "--precision", default="auto", choices=["auto", "bf16", "fp32"],
+        "--precision", default="auto", choices=list(PRECISIONS),
         help="autocast precision (auto: bf16 on CUDA and CPU; fp16 is not offered)",
     )
     parser.add_argument(

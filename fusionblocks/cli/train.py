@@ -50,6 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-random-encoders", action="store_true",
                    help="train even though the frozen text/image encoders have no pre-trained weights (tests and "
                         "smoke runs only: the text conditioning is then meaningless)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also log to TensorBoard in OUT/tensorboard (needs the tensorboard package)")
     add_device_args(p)
     p.set_defaults(precision=None, command="train")
     p.epilog = ("Flags such as --steps/--batch-size/--precision are stored in the run's config, so `--out DIR "
@@ -61,46 +63,21 @@ def _flag_overrides(args: argparse.Namespace) -> dict:
     out: dict = {}
     for flag, key in (("steps", "train.steps"), ("batch_size", "train.batch_size"), ("seed", "train.seed"),
                       ("log_every", "train.log_every"), ("sample_every", "train.sample_every"),
-                      ("checkpoint_every", "train.checkpoint_every"), ("num_workers", "data.num_workers"),
-                      ("data", "data.root")):
+                      ("checkpoint_every", "train.checkpoint_every"), ("precision", "train.precision"),
+                      ("num_workers", "data.num_workers"), ("data", "data.root")):
         value = getattr(args, flag)
         if value is not None:
             out[key] = value
-    if args.precision:
-        out["train.amp"] = {"bf16": "bf16", "fp32": "none"}.get(args.precision, args.precision)
     return out
-
-
-def _precision(config, device) -> str:
-    from ..train.device import resolve_precision
-
-    amp = config.train.amp
-    if amp in ("none", "fp32"):
-        return "fp32"
-    if amp in ("bf16", "auto"):
-        return resolve_precision(amp, device)
-    raise ValueError(f"train.amp: {amp!r} is not supported by the trainer; use 'bf16', 'auto' or 'none'")
-
-
-def _steps(config, dataset_len: int, batch: int, world: int) -> int:
-    if config.train.steps:
-        return int(config.train.steps)
-    if config.train.epochs:
-        return int(config.train.epochs) * max(1, dataset_len // (batch * world))
-    raise ValueError("--steps: not given and the config sets neither train.steps nor train.epochs")
 
 
 def run(args: argparse.Namespace) -> int:
     apply_threads(args)
-    import os
-
     from ..data import vocabulary_for_config
     from ..ffgan import build_ffgan, parse_overrides, require_pretrained_encoders, resolve_config
     from ..train.checkpoint import list_checkpoints, load_checkpoint
     from ..train.datasets import build_dataset
-    from ..train.trainer import NonFiniteLossError, Trainer, TrainerConfig
-
-    from ..train.device import select_device
+    from ..train.trainer import NonFiniteLossError, Trainer
 
     overrides = {**parse_overrides(args.overrides), **_flag_overrides(args)}
     spec = args.preset or args.config
@@ -115,30 +92,17 @@ def run(args: argparse.Namespace) -> int:
     resuming = bool(args.resume) and (isinstance(args.resume, str) or bool(list_checkpoints(out)))
     if not resuming:  # a resumed run restores the encoders it started with from its checkpoint
         require_pretrained_encoders(config, allow_random=args.allow_random_encoders)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
     dataset = build_dataset(config, seed=config.train.seed)
     gan = build_ffgan(config, vocabulary=vocabulary_for_config(config, dataset=dataset))
-    batch = config.train.batch_size
-    tcfg = TrainerConfig(
-        steps=_steps(config, len(dataset), batch, world),
-        batch_size=batch,
-        seed=config.train.seed,
-        device=args.device,
-        precision=_precision(config, select_device(args.device)),
-        channels_last=args.channels_last,
-        compile=args.compile,
-        num_workers=config.data.num_workers,
-        log_every=config.train.log_every,
-        sample_every=config.train.sample_every,
-        checkpoint_every=config.train.checkpoint_every,
-        keep_checkpoints=args.keep,
-        progress=not args.no_progress,
+    # the schedule, batch size, seed and precision come from the config; these flags only concern this process
+    trainer = Trainer(
+        gan, dataset, out, device=args.device, channels_last=args.channels_last, compile=args.compile,
+        keep_checkpoints=args.keep, progress=not args.no_progress, tensorboard=args.tensorboard,
     )
-    trainer = Trainer(gan, dataset, out, tcfg)
     if trainer.dist.is_main:
         print(f"training {config.name!r} ({gan.num_parameters()['generator']:,} G parameters) on {trainer.device}, "
-              f"{trainer.precision}, batch {batch} x {trainer.dist.world_size}, {tcfg.steps} steps -> {out}",
-              file=sys.stderr)
+              f"{trainer.precision}, batch {trainer.cfg.batch_size} x {trainer.dist.world_size}, "
+              f"{trainer.total_steps} steps -> {out}", file=sys.stderr)
     try:
         result = trainer.fit(resume=args.resume)
     except NonFiniteLossError as err:

@@ -14,15 +14,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import os
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, ClassVar, Iterable, Mapping, Union
 
 import yaml
 
+from .._precision import PRECISIONS
+
 __all__ = [
+    "PRECISIONS",
     "FFGANConfig",
     "ModelConfig",
     "TextConfig",
@@ -38,8 +42,68 @@ class ConfigError(ValueError):
     """A configuration key or value is invalid; the message names the dotted key."""
 
 
+@dataclass(frozen=True)
+class _Range:
+    """What a numeric field (or every element of a list field) must satisfy."""
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    choices: tuple[Any, ...] | None = None
+    length: int | None = None  # list fields: the exact number of elements
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return f"one of {list(self.choices)}"
+        low = f"> {self.gt:g}" if self.gt is not None else f">= {self.ge:g}" if self.ge is not None else ""
+        high = f"< {self.lt:g}" if self.lt is not None else f"<= {self.le:g}" if self.le is not None else ""
+        if low and high and self.ge is not None and self.lt is not None:
+            return f"in [{self.ge:g}, {self.lt:g})"
+        return " and ".join(part for part in (low, high) if part)
+
+    def check(self, value: Any, path: str) -> None:
+        if value is None:
+            return
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ConfigError(f"{path}: expected {self.describe()}, got {value!r}")
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{path}: expected a finite number, got {value!r}")
+        ok = (
+            (self.gt is None or value > self.gt)
+            and (self.ge is None or value >= self.ge)
+            and (self.lt is None or value < self.lt)
+            and (self.le is None or value <= self.le)
+        )
+        if not ok:
+            raise ConfigError(f"{path}: expected a value {self.describe()}, got {value!r}")
+
+
+def _field(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, **check: Any) -> Any:
+    """A dataclass field with a range: ``_field(2e-4, gt=0)``; list fields check every element."""
+    metadata = {"range": _Range(**check)} if check else {}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+_POSITIVE = {"ge": 1}
+_NON_NEGATIVE = {"ge": 0}
+
+
+class _Section:
+    """Validates a config section on construction: element types, ranges and choices, errors naming the key."""
+
+    _section: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        _validate_fields(self, self._section)
+
+
 @dataclass
-class ModelConfig:
+class ModelConfig(_Section):
     """Generator and discriminator architecture.
 
     Args:
@@ -65,23 +129,25 @@ class ModelConfig:
             (PyTorch's).
     """
 
+    _section: ClassVar[str] = "model"
+
     arch: str = "stacked"
-    image_size: int = 256
-    num_stages: int = 3
-    ngf: int = 64
-    ndf: int = 32
-    z_dim: int = 100
-    cond_dim: int = 100
-    res_blocks: int = 2
+    image_size: int = _field(256, ge=8)
+    num_stages: int = _field(3, **_POSITIVE)
+    ngf: int = _field(64, **_POSITIVE)
+    ndf: int = _field(32, **_POSITIVE)
+    z_dim: int = _field(100, **_POSITIVE)
+    cond_dim: int = _field(100, **_POSITIVE)
+    res_blocks: int = _field(2, **_NON_NEGATIVE)
     stage_fusion: str = "ffgan.stage_fusion"
-    stage_fusion_kwargs: dict = field(default_factory=dict)
+    stage_fusion_kwargs: dict[str, Any] = field(default_factory=dict)
     mask_padding: bool = True
     ca_sample_in_eval: bool = False
     uncond_head: bool = True
     spectral_norm: bool = True
-    ffblock_resolutions: list = field(default_factory=list)
+    ffblock_resolutions: list[int] = _field(factory=list, ge=4)
     keep_unused_shortcuts: bool = False
-    init: str = "official"
+    init: str = _field("official", choices=("official", "default"))
 
     @property
     def image_sizes(self) -> list[int]:
@@ -90,7 +156,7 @@ class ModelConfig:
 
 
 @dataclass
-class TextConfig:
+class TextConfig(_Section):
     """Text encoder (frozen during GAN training).
 
     Args:
@@ -112,22 +178,24 @@ class TextConfig:
         kwargs: Extra constructor arguments (for plugin encoders).
     """
 
+    _section: ClassVar[str] = "text"
+
     encoder: str = "text.damsm_bilstm"
-    vocab_size: Union[int, None] = 5450
+    vocab_size: Union[int, None] = _field(5450, ge=2)
     vocabulary: Union[str, None] = None
-    embedding_dim: int = 300
-    hidden_dim: int = 256
-    max_words: int = 18
-    dropout: float = 0.5
+    embedding_dim: int = _field(300, **_POSITIVE)
+    hidden_dim: int = _field(256, ge=2)
+    max_words: int = _field(18, **_POSITIVE)
+    dropout: float = _field(0.5, ge=0.0, lt=1.0)
     clip_model: str = "ViT-B-32"
-    word_dim: Union[int, None] = None
+    word_dim: Union[int, None] = _field(None, **_POSITIVE)
     weights: Union[str, None] = None
     freeze: bool = True
-    kwargs: dict = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class ImageConfig:
+class ImageConfig(_Section):
     """Image encoder of the DAMSM loss (frozen; None when the recipe needs none).
 
     Args:
@@ -138,16 +206,22 @@ class ImageConfig:
         kwargs: Extra constructor arguments (e.g. ``image_size`` of ``"image.small_cnn"``).
     """
 
+    _section: ClassVar[str] = "image"
+
     encoder: Union[str, None] = "image.damsm_inception"
-    embed_dim: Union[int, None] = None
+    embed_dim: Union[int, None] = _field(None, **_POSITIVE)
     weights: Union[str, None] = None
     backbone_weights: Union[str, None] = None
-    kwargs: dict = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class TrainConfig:
-    """Training recipe and loop settings.
+class TrainConfig(_Section):
+    """Training recipe and loop settings: the one place their defaults and valid ranges are declared.
+
+    The trainer reads the loop settings from here
+    ([`TrainerConfig.from_config`][fusionblocks.train.trainer.TrainerConfig.from_config]) and the builder gives the
+    recipe its hyper-parameters from here.
 
     Args:
         recipe: ``"ffgan"`` (BCE per scale + DAMSM + KL) or ``"dfgan"`` (hinge + MA-GP).
@@ -165,44 +239,46 @@ class TrainConfig:
         magp_k: MA-GP weight k.
         magp_p: MA-GP power p.
         magp_form: ``"joint"`` (DF-GAN code) or ``"paper"``.
-        epochs: Number of epochs (None: use ``steps``).
-        steps: Number of iterations (None: use ``epochs``).
+        epochs: Number of passes over the data (None: use ``steps``). One epoch is the number of full batches
+            each process gets, so the world size is accounted for once, by the trainer.
+        steps: Number of iterations (None: use ``epochs``; when both are set, ``steps`` wins).
         seed: Random seed.
         log_every: Iterations between log lines.
-        sample_every: Iterations between sample grids.
-        checkpoint_every: Iterations between checkpoints.
-        amp: Autocast precision: ``"auto"`` (bf16 on CUDA and CPU, the fast path), ``"bf16"`` or ``"none"``
-            (fp32). fp16 is not offered (it is slow on CPU and needs loss scaling on GPU).
-        extra: Free-form settings for the trainer.
+        sample_every: Iterations between sample grids (0: only at the end).
+        checkpoint_every: Iterations between checkpoints (0: only at the end).
+        precision: Autocast precision: ``"auto"`` (bf16 on CUDA and CPU, the fast path), ``"bf16"`` or ``"fp32"``.
+            fp16 is not offered (it is slow on CPU and needs loss scaling on GPU). Older configs' ``amp``
+            (``"none"`` = fp32) is read as this key.
     """
 
+    _section: ClassVar[str] = "train"
+
     recipe: str = "ffgan"
-    batch_size: int = 4
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: list = field(default_factory=lambda: [0.5, 0.999])
-    ema_decay: Union[float, None] = 0.999
-    damsm_lambda: float = 5.0
-    gamma1: float = 4.0
-    gamma2: float = 5.0
-    gamma3: float = 10.0
-    damsm_form: str = "official"
-    kl_weight: float = 1.0
-    magp_k: float = 2.0
-    magp_p: float = 6.0
-    magp_form: str = "joint"
-    epochs: Union[int, None] = None
-    steps: Union[int, None] = None
-    seed: int = 0
-    log_every: int = 50
-    sample_every: int = 500
-    checkpoint_every: int = 1000
-    amp: str = "auto"
-    extra: dict = field(default_factory=dict)
+    batch_size: int = _field(4, **_POSITIVE)
+    lr_g: float = _field(2e-4, gt=0.0)
+    lr_d: float = _field(2e-4, gt=0.0)
+    betas: list[float] = _field(factory=lambda: [0.5, 0.999], ge=0.0, lt=1.0, length=2)
+    ema_decay: Union[float, None] = _field(0.999, ge=0.0, lt=1.0)
+    damsm_lambda: float = _field(5.0, ge=0.0)
+    gamma1: float = _field(4.0, gt=0.0)
+    gamma2: float = _field(5.0, gt=0.0)
+    gamma3: float = _field(10.0, gt=0.0)
+    damsm_form: str = _field("official", choices=("official", "paper"))
+    kl_weight: float = _field(1.0, ge=0.0)
+    magp_k: float = _field(2.0, ge=0.0)
+    magp_p: float = _field(6.0, gt=0.0)
+    magp_form: str = _field("joint", choices=("joint", "paper"))
+    epochs: Union[int, None] = _field(None, **_POSITIVE)
+    steps: Union[int, None] = _field(None, **_POSITIVE)
+    seed: int = _field(0, **_NON_NEGATIVE)
+    log_every: int = _field(50, **_POSITIVE)
+    sample_every: int = _field(500, **_NON_NEGATIVE)
+    checkpoint_every: int = _field(1000, **_NON_NEGATIVE)
+    precision: str = _field("auto", choices=PRECISIONS)
 
 
 @dataclass
-class DataConfig:
+class DataConfig(_Section):
     """Dataset settings (read by the trainer and the command line).
 
     Args:
@@ -213,11 +289,13 @@ class DataConfig:
         kwargs: Extra dataset constructor arguments.
     """
 
+    _section: ClassVar[str] = "data"
+
     dataset: str = "cub"
     root: Union[str, None] = None
-    captions_per_image: int = 10
-    num_workers: int = 4
-    kwargs: dict = field(default_factory=dict)
+    captions_per_image: int = _field(10, **_POSITIVE)
+    num_workers: int = _field(4, **_NON_NEGATIVE)
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -339,7 +417,29 @@ def _parse_scalar(raw: str) -> Any:
         return raw
 
 
+#: Keys older configs (and checkpoints) used, and what they mean now: old dotted key -> (new key, value map).
+_RENAMED_KEYS: dict[str, tuple[str, dict[Any, Any]]] = {"train.amp": ("train.precision", {"none": "fp32"})}
+#: Keys that were removed; reading an old config with the default value still works.
+_REMOVED_KEYS: dict[str, Any] = {"train.extra": {}}
+
+
+def _legacy_key(key: str, value: Any) -> tuple[str | None, Any]:
+    """Map a renamed key (and its value) to the current one; ``(None, _)`` for a removed key at its default."""
+    if key in _RENAMED_KEYS:
+        new_key, values = _RENAMED_KEYS[key]
+        return new_key, values.get(value, value) if isinstance(value, str) else value
+    if key in _REMOVED_KEYS:
+        if value in (None, _REMOVED_KEYS[key]):
+            return None, value
+        raise ConfigError(f"{key}: this setting was removed (it was never read); drop it from the config")
+    return key, value
+
+
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    new_key, value = _legacy_key(key, value)
+    if new_key is None:
+        return
+    key = new_key
     parts = key.split(".")
     node: Any = data
     for i, part in enumerate(parts[:-1]):
@@ -363,8 +463,7 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
         node[last] = value
 
 
-_FREE_DICTS = {("model", "stage_fusion_kwargs"), ("text", "kwargs"), ("image", "kwargs"), ("train", "extra"),
-               ("data", "kwargs")}
+_FREE_DICTS = {("model", "stage_fusion_kwargs"), ("text", "kwargs"), ("image", "kwargs"), ("data", "kwargs")}
 
 
 def _is_free_dict(parts: list[str]) -> bool:
@@ -391,11 +490,32 @@ def _from_mapping(cls: type, data: Any, prefix: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if key not in fields:
+        path, new_value = _legacy_key(f"{prefix}.{key}" if prefix else str(key), value)
+        if path is None:
+            continue
+        name = path.rsplit(".", 1)[-1]
+        if name not in fields:
             _unknown(path, list(fields))
-        kwargs[key] = _coerce(hints[key], value, path)
+        kwargs[name] = _coerce(hints[name], new_value, path)
     return cls(**kwargs)
+
+
+def _validate_fields(section: Any, prefix: str) -> None:
+    """Coerce every field of ``section`` to its annotated type and check its range (errors name the dotted key)."""
+    hints = typing.get_type_hints(type(section))
+    for f in dataclasses.fields(section):
+        path = f"{prefix}.{f.name}" if prefix else f.name
+        value = _coerce(hints[f.name], getattr(section, f.name), path)
+        check: _Range | None = f.metadata.get("range")
+        if check is not None:
+            if isinstance(value, list):
+                if check.length is not None and len(value) != check.length:
+                    raise ConfigError(f"{path}: expected {check.length} values, got {len(value)} ({value!r})")
+                for i, item in enumerate(value):
+                    check.check(item, f"{path}[{i}]")
+            else:
+                check.check(value, path)
+        object.__setattr__(section, f.name, value)
 
 
 def _coerce(tp: Any, value: Any, path: str) -> Any:
@@ -414,7 +534,9 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
                 errors.append(str(exc))
         raise ConfigError(errors[0] if errors else f"{path}: bad value {value!r}")
     if dataclasses.is_dataclass(tp):
-        return _from_mapping(tp, value, path)
+        return value if isinstance(value, tp) else _from_mapping(tp, value, path)
+    if tp is Any:
+        return _plain(value, path)
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -439,9 +561,10 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
             return value
         raise ConfigError(f"{path}: expected a string, got {value!r}")
     if tp is list or origin is list:
-        if isinstance(value, (list, tuple)):
-            return [_plain(v, path) for v in value]
-        raise ConfigError(f"{path}: expected a list, got {value!r}")
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        (item_type,) = typing.get_args(tp) or (Any,)
+        return [_coerce(item_type, v, f"{path}[{i}]") for i, v in enumerate(value)]
     if tp is dict or origin is dict:
         if isinstance(value, Mapping):
             return {str(k): _plain(v, f"{path}.{k}") for k, v in value.items()}

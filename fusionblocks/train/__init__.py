@@ -4,10 +4,10 @@ sampling and grids.
 Names are imported lazily (``from fusionblocks.train import Trainer`` loads only what it needs)::
 
     from fusionblocks.ffgan import build_ffgan
-    from fusionblocks.train import Trainer, TrainerConfig, build_dataset
+    from fusionblocks.train import Trainer, build_dataset
 
     gan = build_ffgan("tiny64")
-    trainer = Trainer(gan, build_dataset(gan.config), "runs/tiny", TrainerConfig(steps=500, batch_size=16))
+    trainer = Trainer(gan, build_dataset(gan.config), "runs/tiny", steps=500)  # the rest from gan.config.train
     trainer.fit(resume=True)
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 # public name -> submodule
 _LAZY: dict[str, str] = {
     "Trainer": "trainer",
-    "TrainerConfig": "trainer",
+    "TrainerConfig": "trainer_config",
     "TrainResult": "trainer",
     "NonFiniteLossError": "trainer",
     "config_to_dict": "trainer",
@@ -49,6 +49,8 @@ _LAZY: dict[str, str] = {
     "parameter_hash": "distributed",
     "FreezeAwareDDP": "distributed",
     "MetricsLogger": "metrics_log",
+    "TrainLogger": "loggers",
+    "TensorBoardLogger": "loggers",
     "read_metrics": "metrics_log",
     "generate": "sampling",
     "make_noise": "sampling",

@@ -8,11 +8,12 @@ from typing import Callable, ContextManager
 
 import torch
 
+from .._precision import PRECISIONS
+
 __all__ = ["select_device", "resolve_precision", "autocast_factory", "PRECISIONS"]
 
-PRECISIONS = ("auto", "fp32", "bf16")
-# fp16 is left out on purpose: it needs a GradScaler around each optimiser step, and recipes step their own
-# optimisers; bf16 has fp32's range and needs none.
+# fp16 is left out of PRECISIONS on purpose: it needs a GradScaler around each optimiser step, and recipes step
+# their own optimisers; bf16 has fp32's range and needs none.
 
 
 def select_device(device: str | torch.device | None = "auto", local_rank: int = 0) -> torch.device:
@@ -48,7 +49,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "fp16":
         raise ValueError("precision: 'fp16' is not supported (no loss scaling inside recipes; on CPU it is also very slow); use 'bf16'")
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
         return precision
     if device.type == "cuda":

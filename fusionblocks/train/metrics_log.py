@@ -1,4 +1,4 @@
-"""Append-only metrics log: one JSON object per line (``metrics.jsonl``), mirrored to TensorBoard when installed."""
+"""Append-only metrics log: one JSON object per line (``metrics.jsonl``), the trainer's always-on logger."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from .atomic import atomic_write_bytes
+from .loggers import TensorBoardLogger
+
 __all__ = ["MetricsLogger", "read_metrics"]
 
 
 class MetricsLogger:
-    """Appends ``{"step": ..., **values}`` records to a JSONL file and, optionally, to TensorBoard.
+    """Appends ``{"step": ..., **values}`` records to a JSONL file (a [`TrainLogger`][fusionblocks.train.loggers.TrainLogger]).
 
     Each line is flushed and fsync'ed, so a killed run keeps every record written before it died. On resume, records
     with ``step`` greater than the resume step are dropped first (they belong to steps that will be redone).
 
     Args:
         path: The JSONL file (created with its folder).
-        tensorboard: ``True`` to require TensorBoard, ``False`` to disable it, ``None`` to use it when importable.
+        tensorboard: Also mirror the records to TensorBoard (``RUN/tensorboard/``; needs the ``tensorboard``
+            package). Off unless asked for.
         truncate_after_step: Drop existing records with ``step`` above this value (for resumed runs).
     """
 
@@ -27,26 +31,16 @@ class MetricsLogger:
         self,
         path: str | os.PathLike[str],
         *,
-        tensorboard: bool | None = None,
+        tensorboard: bool = False,
         truncate_after_step: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if truncate_after_step is not None and self.path.exists():
             kept = [r for r in read_metrics(self.path) if int(r.get("step", 0)) <= truncate_after_step]
-            from .atomic import atomic_write_bytes
-
             atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8"))
         self._handle = open(self.path, "a", encoding="utf-8")
-        self._tb = None
-        if tensorboard is not False:
-            try:
-                from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package
-
-                self._tb = SummaryWriter(log_dir=str(self.path.parent / "tensorboard"))
-            except Exception:
-                if tensorboard:
-                    raise
+        self._tb = TensorBoardLogger(self.path.parent / "tensorboard") if tensorboard else None
 
     def log(self, step: int, values: Mapping[str, Any]) -> None:
         """Append one record.
@@ -65,9 +59,7 @@ class MetricsLogger:
         self._handle.flush()
         os.fsync(self._handle.fileno())
         if self._tb is not None:
-            for key, value in values.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    self._tb.add_scalar(key, value, step)
+            self._tb.log(step, values)
 
     def close(self) -> None:
         """Close the file (and the TensorBoard writer)."""

@@ -45,7 +45,7 @@ def smoke_overrides(config: Any, *, image_size: int | None = None, width: int = 
         "train.batch_size": 4,
         "train.steps": 2,
         "train.epochs": None,
-        "train.amp": "none",
+        "train.precision": "fp32",
         "train.log_every": 1,
         "train.sample_every": 0,
         "train.checkpoint_every": 0,

@@ -1,7 +1,10 @@
 """The training loop shared by every built model: devices, DDP, EMA, checkpoints, logging, sample grids.
 
 What one iteration does (the D steps, the G step, which losses) belongs to the model's recipe
-(``fusionblocks.train.recipes``); the trainer feeds it batches and keeps everything else:
+(``fusionblocks.train.recipes``); the trainer feeds it batches and keeps everything else. Its settings come from
+the built GAN's config (``gan.config.train``, through
+[`TrainerConfig.from_config`][fusionblocks.train.trainer_config.TrainerConfig.from_config]) with explicit
+overrides only:
 
 * device auto-selection; bf16 autocast on CUDA and CPU (never fp16 on CPU); optional channels-last and
   ``torch.compile``;
@@ -10,14 +13,16 @@ What one iteration does (the D steps, the G step, which losses) belongs to the m
 * EMA of the generator's parameters **and** buffers (the official EMA left them out);
 * atomic, verified, resumable checkpoints holding G, EMA, Ds, encoders, optimisers, step, every RNG state of every
   rank and the data position, so a resumed run continues exactly as an uninterrupted one;
-* a tqdm progress bar, ``metrics.jsonl`` (and TensorBoard when installed), PNG sample grids with captions and
-  word-attention maps;
+* a tqdm progress bar, ``metrics.jsonl`` (TensorBoard and your own loggers when asked for), PNG sample grids
+  with captions and word-attention maps;
 * a non-finite loss stops the run with the step and the loss term named; the last good checkpoint is kept.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import os
 import time
 import warnings
@@ -43,13 +48,24 @@ from .distributed import (
 )
 from .ema import ModelEMA
 from .grids import attention_grid, caption_grid
+from .loggers import TensorBoardLogger, TrainLogger
 from .metrics_log import MetricsLogger
+from .recipes import TrainModules
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .sampler import ResumableSampler
 from .sampling import generate
+from .trainer_config import TrainerConfig
 from .vocabulary_check import check_dataset_vocabulary
 
-__all__ = ["TrainerConfig", "Trainer", "TrainResult", "NonFiniteLossError", "config_to_dict"]
+__all__ = [
+    "TrainerConfig",
+    "Trainer",
+    "TrainResult",
+    "NonFiniteLossError",
+    "config_to_dict",
+    "describe_run",
+    "output_sizes",
+]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -66,68 +82,6 @@ class NonFiniteLossError(FloatingPointError):
         where = f"last good checkpoint kept at {checkpoint}" if checkpoint else "no checkpoint had been written yet"
         super().__init__(f"non-finite loss at step {step}: loss term {term!r} = {value}; training stopped ({where})")
         self.step, self.term, self.value, self.checkpoint = step, term, value, checkpoint
-
-
-@dataclass
-class TrainerConfig:
-    """Settings of the training loop (the model's own hyper-parameters live in the model config and recipe).
-
-    Attributes:
-        steps: Total optimisation steps (a resumed run stops at the same total).
-        batch_size: Per-process batch size.
-        seed: Seed of the run (rank ``r`` seeds its RNGs with ``seed + r``; the data order uses ``seed``).
-        device: ``"auto"`` (CUDA, else MPS, else CPU) or a device string.
-        precision: ``"auto"`` (bf16 on CUDA/CPU), ``"bf16"`` or ``"fp32"``. fp16 is refused.
-        channels_last: Use channels-last memory format for images and convolutional models (meant for GPUs: on
-            CPU, PyTorch's NHWC BatchNorm backward makes an FF-GAN iteration about 20 % slower; see
-            docs/performance.md).
-        compile: ``torch.compile`` the generator and discriminators.
-        num_workers: DataLoader workers.
-        log_every: Steps between ``metrics.jsonl`` records (losses averaged over the window).
-        sample_every: Steps between sample grids (0: only at the end).
-        checkpoint_every: Steps between checkpoints (0: only at the end).
-        keep_checkpoints: Checkpoints kept on disk (older ones are removed after a new one is complete).
-        num_samples: Captions in each sample grid (when ``sample_captions`` is not given to the trainer).
-        sample_seed: Seed of the fixed noise used for the grids.
-        progress: Show a tqdm progress bar (rank 0).
-        tensorboard: ``None``: log to TensorBoard when installed; ``True``: require; ``False``: never.
-        find_unused_parameters: Passed to DDP (for models with parameters that some steps leave unused).
-        deterministic: ``torch.use_deterministic_algorithms(True)`` and cuDNN benchmarking off (bit-reproducible
-            GPU runs, slower); otherwise cuDNN benchmarking is on. The official code set both at once.
-        max_seconds: Wall-time budget of one [`Trainer.fit`][fusionblocks.train.trainer.Trainer.fit] call: when a step
-            ends past it, training stops
-            there as if ``steps`` had been reached (final samples and checkpoint written). ``None``: no budget.
-    """
-
-    steps: int = 1000
-    batch_size: int = 8
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"
-    channels_last: bool = False
-    compile: bool = False
-    num_workers: int = 0
-    log_every: int = 10
-    sample_every: int = 200
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    num_samples: int = 8
-    sample_seed: int = 1234
-    progress: bool = True
-    tensorboard: bool | None = None
-    find_unused_parameters: bool = False
-    deterministic: bool = False
-    max_seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every", "keep_checkpoints", "num_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name in ("seed", "num_workers", "sample_every", "checkpoint_every", "sample_seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative int, got {value!r}")
 
 
 @dataclass
@@ -155,8 +109,6 @@ class TrainResult:
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A model config as a JSON-safe dict (``to_dict()``, dataclass, or mapping)."""
-    import json
-
     if config is None:
         return {}
     if hasattr(config, "to_dict"):
@@ -173,21 +125,30 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 class Trainer:
     """Train a built GAN (``gan.generator``, ``gan.discriminators``, encoders, ``gan.recipe``) on a dataset.
 
+    The loop settings come from ``gan.config`` (its ``train`` and ``data`` sections, see
+    [`TrainerConfig.from_config`][fusionblocks.train.trainer_config.TrainerConfig.from_config]); keyword
+    overrides change single settings, and an explicit ``config`` replaces them all. The checkpoints' copy of the
+    model config records the settings the run actually used.
+
     Args:
         gan: A ``BuiltGAN`` (see [`fusionblocks.ffgan.build_ffgan`][fusionblocks.ffgan.builder.build_ffgan]) or any
-            object with the same attributes.
+            object with the same attributes (``image_sizes`` included).
         dataset: Items as dicts with ``image``/``images`` in [-1, 1] and ``caption`` (see ``fusionblocks.data``).
         out_dir: The run folder (checkpoints, ``metrics.jsonl``, ``samples/``).
-        config: Loop settings.
+        config: Loop settings replacing those of ``gan.config`` (default: derived from ``gan.config``).
         sample_captions: Captions of the sample grids (default: the first ``num_samples`` dataset captions).
         model_config: The model configuration stored in checkpoints (default: ``gan.config`` serialised).
+        loggers: Extra [`TrainLogger`][fusionblocks.train.loggers.TrainLogger]s receiving every metrics record
+            (rank 0); ``metrics.jsonl`` is always written.
+        **overrides: Single [`TrainerConfig`][fusionblocks.train.trainer_config.TrainerConfig] fields
+            (``steps=200``, ``device="cpu"``, ...).
 
     Shapes:
         Batches of ``batch_size`` images per process; reals are resized to each generator output scale.
 
     Example:
         >>> gan = build_ffgan("tiny64")
-        >>> trainer = Trainer(gan, CaptionedShapes(512), "runs/x", TrainerConfig(steps=200, batch_size=16))
+        >>> trainer = Trainer(gan, CaptionedShapes(512), "runs/x", steps=200)   # batch size etc. from gan.config
         >>> result = trainer.fit(resume=True)
     """
 
@@ -200,14 +161,41 @@ class Trainer:
         *,
         sample_captions: Sequence[str] | None = None,
         model_config: Mapping[str, Any] | None = None,
+        loggers: Sequence[TrainLogger] = (),
+        **overrides: Any,
     ) -> None:
-        self.cfg = config or TrainerConfig()
+        if config is None:
+            self.cfg = TrainerConfig.from_config(getattr(gan, "config", None), **overrides)
+        elif not isinstance(config, TrainerConfig):
+            raise TypeError(f"config: expected a TrainerConfig or None, got {type(config).__name__}")
+        else:
+            self.cfg = dataclasses.replace(config, **overrides) if overrides else config
+        for i, logger in enumerate(loggers):
+            if not isinstance(logger, TrainLogger):
+                raise TypeError(f"loggers[{i}]: expected an object with log(step, values) and close(), got {logger!r}")
         self.out_dir = Path(out_dir)
         self.gan = gan
         self.recipe = gan.recipe
         self.dataset = dataset
         check_dataset_vocabulary(gan.text_encoder, dataset)
-        self.model_config = dict(model_config) if model_config is not None else config_to_dict(getattr(gan, "config", None))
+        self.extra_loggers: list[TrainLogger] = list(loggers)
+        self.model_config = (
+            dict(model_config) if model_config is not None else config_to_dict(getattr(gan, "config", None))
+        )
+        self.scale_sizes = output_sizes(gan)
+        self._setup_runtime()
+        self._setup_modules(gan)
+        self._setup_data(dataset)
+        self.sample_captions = self._choose_sample_captions(sample_captions)
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.last_checkpoint: Path | None = None
+        self.stopped_early = False
+
+    # ------------------------------------------------------------------------------------------------ set-up
+    def _setup_runtime(self) -> None:
+        """Device, process group, precision and seeds."""
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.device = select_device(self.cfg.device, local_rank)
         self.dist: DistInfo = init_distributed(self.device)
@@ -219,6 +207,8 @@ class Trainer:
         if self.cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
 
+    def _setup_modules(self, gan: Any) -> None:
+        """Move the modules, build the optimisers, wrap for compile / DDP, start the EMA."""
         fmt = torch.channels_last if self.cfg.channels_last else torch.preserve_format
         self.generator: nn.Module = gan.generator.to(self.device, memory_format=fmt).train()
         self.discriminators = nn.ModuleList(list(gan.discriminators)).to(self.device, memory_format=fmt).train()
@@ -230,7 +220,6 @@ class Trainer:
         self.optimizers = self.recipe.build_optimizers(
             self.generator, list(self.discriminators), fused=True if self.device.type in ("cuda", "cpu") else None
         )
-
         g_run: nn.Module = self.generator
         d_run = list(self.discriminators)
         if self.cfg.compile:
@@ -245,12 +234,12 @@ class Trainer:
         # after DDP has broadcast rank 0's weights, so every rank's average starts from the same point
         decay = getattr(self.recipe, "ema_decay", None)
         self.ema = ModelEMA(self.generator, decay) if decay else None
-        from .recipes import TrainModules
-
         self.modules = TrainModules(
             generator=g_run, discriminators=d_run, text_encoder=self.text_encoder, image_encoder=self.image_encoder
         )
 
+    def _setup_data(self, dataset: Dataset) -> None:
+        """The resumable, sharded sampler and the loader."""
         self.sampler = ResumableSampler(
             dataset, num_replicas=self.dist.world_size, rank=self.dist.rank, seed=self.cfg.seed, drop_last=True
         )
@@ -260,6 +249,8 @@ class Trainer:
                 f"dataset: {len(dataset)} items give no full batch of batch_size={self.cfg.batch_size} "
                 f"per process (world size {self.dist.world_size})"
             )
+        if self.cfg.steps is None and self.cfg.epochs is None:
+            raise ValueError("steps: the run has no length; set train.steps or train.epochs (or pass steps=...)")
         # the loader draws its workers' base seed from this generator (re-seeded per epoch), not from the global
         # RNG: otherwise re-creating the iterator on resume would shift every later random number
         self._loader_generator = torch.Generator()
@@ -273,29 +264,30 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             generator=self._loader_generator,
         )
+
+    def _choose_sample_captions(self, sample_captions: Sequence[str] | None) -> list[str]:
         if sample_captions is None:
-            n = min(self.cfg.num_samples, len(dataset))
-            found = [dataset[i].get("caption") for i in range(n)]
+            n = min(self.cfg.num_samples, len(self.dataset))  # type: ignore[arg-type]
+            found = [self.dataset[i].get("caption") for i in range(n)]
             sample_captions = [c for c in found if isinstance(c, str) and c]
             if not sample_captions:
                 raise ValueError("sample_captions: the dataset items carry no 'caption' strings; pass sample_captions")
-        self.sample_captions = list(sample_captions)
-        self.step = 0
-        self.epoch = 0
-        self.batch_in_epoch = 0
-        self.last_checkpoint: Path | None = None
-        self.stopped_early = False
-        self.scale_sizes = self._output_sizes()
+        return list(sample_captions)
 
-    # ------------------------------------------------------------------------------------------------------------
+    # ------------------------------------------------------------------------------------------------ state
+    @property
+    def total_steps(self) -> int:
+        """Steps of the whole run: ``steps``, or ``epochs`` × batches per epoch of this process."""
+        if self.cfg.steps is not None:
+            return self.cfg.steps
+        if self.cfg.epochs is None:
+            raise ValueError("steps: the run has no length; set train.steps or train.epochs (or pass steps=...)")
+        return self.cfg.epochs * self.batches_per_epoch
+
     @property
     def sampling_generator(self) -> nn.Module:
         """The EMA generator when the recipe keeps one, else the live generator."""
         return self.ema.module if self.ema is not None else self.generator
-
-    def _output_sizes(self) -> list[int]:
-        out = generate(self.sampling_generator, self.text_encoder, self.sample_captions[:2] or ["a"], seed=0)
-        return [int(t.shape[-1]) for t in out.images]
 
     def _batches(self) -> Iterator[dict[str, Any]]:
         while True:
@@ -309,7 +301,6 @@ class Trainer:
             self.epoch += 1
             self.batch_in_epoch = 0
 
-    # ------------------------------------------------------------------------------------------------------------
     def state_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         """Weights to checkpoint, by group (``generator``, ``generator_ema``, ``discriminators``, encoders)."""
         groups = {
@@ -323,6 +314,11 @@ class Trainer:
             groups["image_encoder"] = self.image_encoder.state_dict()
         return groups
 
+    def run_config(self) -> dict[str, Any]:
+        """The model config as stored in checkpoints, its ``train``/``data`` settings set to what this run uses."""
+        return describe_run(self.model_config, self.cfg)
+
+    # ------------------------------------------------------------------------------------------------ checkpoints
     def save(self) -> Path | None:
         """Write a checkpoint for the current step (rank 0 writes; every rank contributes its RNG state)."""
         rng = all_gather_objects(capture_rng_state())
@@ -348,7 +344,7 @@ class Trainer:
                 tensors=self.state_tensors(),
                 optimizers={name: opt.state_dict() for name, opt in self.optimizers.items()},
                 state=state,
-                config=self.model_config,
+                config=self.run_config(),
                 keep=self.cfg.keep_checkpoints,
             )
         barrier()
@@ -377,7 +373,8 @@ class Trainer:
         saved_world = int(state.get("world_size", 1))
         saved_batch = int(state.get("trainer", {}).get("batch_size", self.cfg.batch_size))
         rngs = state.get("rng") or []
-        if saved_world == self.dist.world_size and len(rngs) == self.dist.world_size and saved_batch == self.cfg.batch_size:
+        same_layout = saved_world == self.dist.world_size and saved_batch == self.cfg.batch_size
+        if same_layout and len(rngs) == self.dist.world_size:
             restore_rng_state(rngs[self.dist.rank])
             self.epoch = int(state.get("epoch", 0))
             self.batch_in_epoch = int(state.get("batch_in_epoch", 0))
@@ -393,7 +390,64 @@ class Trainer:
         self.last_checkpoint = ck.path
         return ck
 
-    # ------------------------------------------------------------------------------------------------------------
+    def resume(self, resume: bool | str | os.PathLike[str]) -> None:
+        """Apply ``fit``'s ``resume`` argument (see [`fit`][fusionblocks.train.trainer.Trainer.fit]).
+
+        Raises:
+            FileExistsError: a fresh trainer with ``resume=False`` finds checkpoints in ``out_dir``.
+            CheckpointError: the checkpoint to resume from is corrupt or truncated.
+        """
+        existing = list_checkpoints(self.out_dir)
+        if not resume:
+            if self.step == 0 and existing:
+                raise FileExistsError(
+                    f"out_dir: {self.out_dir} already holds checkpoints (newest {existing[-1].name}); "
+                    "resume it (resume=True / --resume) or choose another folder"
+                )
+            return
+        if resume is not True:
+            self.load(resume)
+            return
+        if existing or (self.out_dir / "checkpoints" / "latest.json").exists():
+            try:
+                self.load(self.out_dir)
+            except CheckpointError as err:
+                older = [str(p) for p in existing][:-1]
+                hint = f"; an older checkpoint is still there: {older[-1]} (resume from it explicitly)" if older else ""
+                raise CheckpointError(f"{err}{hint}") from err
+
+    # ------------------------------------------------------------------------------------------------ one step
+    def train_step(self, batch: Mapping[str, Any]) -> tuple[list[str], torch.Tensor]:
+        """One optimisation step on a collated batch: the recipe's iteration, the finite check, the EMA update.
+
+        Returns:
+            The loss-term names and their values (a CPU tensor, one value per name).
+
+        Raises:
+            NonFiniteLossError: a loss term is NaN or infinite (on any rank).
+        """
+        train_batch = to_train_batch(batch, self.scale_sizes, self.device, channels_last=self.cfg.channels_last)
+        losses = self.recipe.iteration(self.modules, train_batch, self.optimizers, autocast=self.autocast)
+        self.step += 1
+        values = self._check_finite(losses)
+        if self.ema is not None:
+            self.ema.update(unwrap(self.generator))
+        return list(losses), values
+
+    def _check_finite(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        names = list(losses)
+        values = torch.stack([losses[k].detach().float().reshape(()) for k in names])
+        bad = (~torch.isfinite(values)).any().float()
+        if self.dist.enabled:
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        values_cpu = values.cpu()
+        if bad.item() > 0:
+            finite = torch.isfinite(values_cpu)
+            k = int((~finite).nonzero()[0]) if (~finite).any() else 0
+            raise NonFiniteLossError(self.step, names[k], float(values_cpu[k]), self.last_checkpoint)
+        return values_cpu
+
+    # ------------------------------------------------------------------------------------------------ outputs
     def write_samples(self, tag: str | None = None) -> list[Path]:
         """Write the sample grid (captions under images) and the word-attention grid for the current step."""
         tag = tag or f"step_{self.step:08d}"
@@ -409,21 +463,27 @@ class Trainer:
             attention_grid(out.images[-1], out.attention[-1], self.sample_captions, path=paths[1])
         return paths
 
-    def _check_finite(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        names = list(losses)
-        values = torch.stack([losses[k].detach().float().reshape(()) for k in names])
-        bad = (~torch.isfinite(values)).any().float()
-        if self.dist.enabled:
-            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
-        values_cpu = values.cpu()
-        if bad.item() > 0:
-            finite = torch.isfinite(values_cpu)
-            k = int((~finite).nonzero()[0]) if (~finite).any() else 0
-            raise NonFiniteLossError(self.step, names[k], float(values_cpu[k]), self.last_checkpoint)
-        return values_cpu
+    def _open_loggers(self) -> list[TrainLogger]:
+        """Rank 0: ``metrics.jsonl`` (records past the resume step dropped), TensorBoard when asked, user loggers."""
+        if not self.dist.is_main:
+            return []
+        loggers: list[TrainLogger] = [MetricsLogger(self.out_dir / "metrics.jsonl", truncate_after_step=self.step)]
+        if self.cfg.tensorboard:
+            loggers.append(TensorBoardLogger(self.out_dir / "tensorboard"))
+        return loggers + self.extra_loggers
 
+    def _sample_and_checkpoint(self, done: bool) -> list[Path]:
+        """Sample grids and checkpoints due at this step (always both at the end)."""
+        grids: list[Path] = []
+        if self.dist.is_main and (done or _due(self.step, self.cfg.sample_every)):
+            grids = self.write_samples()
+        if done or _due(self.step, self.cfg.checkpoint_every):
+            self.save()
+        return grids
+
+    # ------------------------------------------------------------------------------------------------ the loop
     def fit(self, resume: bool | str | os.PathLike[str] = False) -> TrainResult:
-        """Train until ``config.steps`` steps are done.
+        """Train until the run's total steps are done (``steps``, or ``epochs`` × batches per epoch).
 
         Args:
             resume: ``True``: continue from the newest checkpoint in ``out_dir`` if there is one;
@@ -439,88 +499,45 @@ class Trainer:
             NonFiniteLossError: A loss became NaN/Inf (the last good checkpoint stays on disk).
             CheckpointError: ``resume`` names a corrupt or truncated checkpoint.
         """
-        if not resume and self.step == 0 and list_checkpoints(self.out_dir):
-            raise FileExistsError(
-                f"out_dir: {self.out_dir} already holds checkpoints (newest {list_checkpoints(self.out_dir)[-1].name}); "
-                "resume it (resume=True / --resume) or choose another folder"
-            )
-        if resume:
-            if resume is True:
-                if list_checkpoints(self.out_dir) or (self.out_dir / "checkpoints" / "latest.json").exists():
-                    try:
-                        self.load(self.out_dir)
-                    except CheckpointError as err:
-                        older = [str(p) for p in list_checkpoints(self.out_dir)][:-1]
-                        hint = f"; an older checkpoint is still there: {older[-1]} (resume from it explicitly)" if older else ""
-                        raise CheckpointError(f"{err}{hint}") from err
-            else:
-                self.load(resume)  # type: ignore[arg-type]
-        is_main = self.dist.is_main
-        logger = (
-            MetricsLogger(self.out_dir / "metrics.jsonl", tensorboard=self.cfg.tensorboard, truncate_after_step=self.step)
-            if is_main
-            else None
-        )
+        self.resume(resume)
+        total = self.total_steps
+        loggers = self._open_loggers()
+        progress = _Progress(self, total) if self.dist.is_main and self.cfg.progress else None
+        window = _LossWindow(self.cfg.batch_size * self.dist.world_size)
         grids: list[Path] = []
         start_step = self.step
-        total_imgs = self.cfg.batch_size * self.dist.world_size
-        bar = None
-        if is_main and self.cfg.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=self.cfg.steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
-        window: list[torch.Tensor] = []
-        names: list[str] = []
         t_start = time.perf_counter()
-        t_window = t_start
         batches = self._batches()
         try:
-            while self.step < self.cfg.steps:
-                batch = to_train_batch(next(batches), self.scale_sizes, self.device, channels_last=self.cfg.channels_last)
-                losses = self.recipe.iteration(self.modules, batch, self.optimizers, autocast=self.autocast)
-                self.step += 1
+            while self.step < total:
                 try:
-                    values = self._check_finite(losses)
+                    names, values = self.train_step(next(batches))
                 except NonFiniteLossError as err:
-                    if logger is not None:
+                    for logger in loggers:
                         logger.log(self.step, {"error": str(err)})
                     raise
-                if self.ema is not None:
-                    self.ema.update(unwrap(self.generator))
-                names = list(losses)
-                window.append(values)
-                done = self.step == self.cfg.steps
+                window.add(names, values)
+                done = self.step == total
                 if self.cfg.max_seconds is not None and time.perf_counter() - t_start > self.cfg.max_seconds:
                     done = True
-                    self.stopped_early = self.step < self.cfg.steps
-                if bar is not None:
-                    bar.update(1)
-                    elapsed = max(time.perf_counter() - t_start, 1e-9)
-                    post = {k: f"{float(v):.3g}" for k, v in zip(names, values)}
-                    post["img/s"] = f"{total_imgs * (self.step - start_step) / elapsed:.1f}"
-                    bar.set_postfix(post, refresh=False)
-                if self.step % self.cfg.log_every == 0 or done:
-                    now = time.perf_counter()
-                    mean = torch.stack(window).mean(0)
-                    record = {k: float(v) for k, v in zip(names, mean)}
-                    record["images_per_s"] = total_imgs * len(window) / max(now - t_window, 1e-9)
-                    record["epoch"] = self.epoch
-                    if logger is not None:
+                    self.stopped_early = self.step < total
+                if progress is not None:
+                    progress.update(names, values, self.step - start_step, time.perf_counter() - t_start)
+                if done or _due(self.step, self.cfg.log_every):
+                    record = {**window.flush(), "epoch": self.epoch}
+                    for logger in loggers:
                         logger.log(self.step, record)
-                    window, t_window = [], now
-                if is_main and (done or (self.cfg.sample_every and self.step % self.cfg.sample_every == 0)):
-                    grids += self.write_samples()
-                if done or (self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0):
-                    self.save()
+                grids += self._sample_and_checkpoint(done)
                 if done:
                     break
         finally:
-            if bar is not None:
-                bar.close()
-            if logger is not None:
+            if progress is not None:
+                progress.close()
+            for logger in loggers:
                 logger.close()
         seconds = time.perf_counter() - t_start
         steps_done = self.step - start_step
+        images = self.cfg.batch_size * self.dist.world_size * steps_done
         return TrainResult(
             step=self.step,
             out_dir=self.out_dir,
@@ -528,5 +545,84 @@ class Trainer:
             metrics=self.out_dir / "metrics.jsonl",
             grids=grids,
             seconds=seconds,
-            images_per_second=total_imgs * steps_done / seconds if seconds > 0 and steps_done else 0.0,
+            images_per_second=images / seconds if seconds > 0 and steps_done else 0.0,
         )
+
+
+def _due(step: int, every: int) -> bool:
+    return bool(every) and step % every == 0
+
+
+class _LossWindow:
+    """Loss values since the last record, averaged into one record with the images/s of the window."""
+
+    def __init__(self, images_per_step: int) -> None:
+        self.images_per_step = images_per_step
+        self.names: list[str] = []
+        self.values: list[torch.Tensor] = []
+        self.started = time.perf_counter()
+
+    def add(self, names: list[str], values: torch.Tensor) -> None:
+        self.names = names
+        self.values.append(values)
+
+    def flush(self) -> dict[str, float]:
+        now = time.perf_counter()
+        mean = torch.stack(self.values).mean(0)
+        record = {k: float(v) for k, v in zip(self.names, mean)}
+        record["images_per_s"] = self.images_per_step * len(self.values) / max(now - self.started, 1e-9)
+        self.values, self.started = [], now
+        return record
+
+
+class _Progress:
+    """The tqdm bar of rank 0: the latest loss terms and the images/s since ``fit`` started."""
+
+    def __init__(self, trainer: Trainer, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.images_per_step = trainer.cfg.batch_size * trainer.dist.world_size
+        self.bar = tqdm(total=total, initial=trainer.step, desc="train", unit="step", dynamic_ncols=True)
+
+    def update(self, names: list[str], values: torch.Tensor, steps: int, seconds: float) -> None:
+        self.bar.update(1)
+        post = {k: f"{float(v):.3g}" for k, v in zip(names, values)}
+        post["img/s"] = f"{self.images_per_step * steps / max(seconds, 1e-9):.1f}"
+        self.bar.set_postfix(post, refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def output_sizes(gan: Any) -> list[int]:
+    """The generator's output resolutions, smallest first (``gan.image_sizes``, else ``gan.generator.image_sizes``).
+
+    Raises:
+        TypeError: neither is there.
+    """
+    sizes = getattr(gan, "image_sizes", None)
+    if sizes is None:
+        sizes = getattr(gan.generator, "image_sizes", None)
+    if sizes is None:
+        raise TypeError(
+            "gan: expected an 'image_sizes' attribute (the generator's output resolutions, smallest first) on the "
+            "GAN or its generator"
+        )
+    return [int(s) for s in sizes]
+
+
+def describe_run(model_config: Mapping[str, Any], cfg: TrainerConfig) -> dict[str, Any]:
+    """A copy of a serialised model config whose ``train``/``data`` settings are the ones the run uses.
+
+    Only configs with a ``train`` section (``FFGANConfig.to_dict()``) are changed; other model descriptions are
+    returned as they are.
+    """
+    out = copy.deepcopy(dict(model_config))
+    train = out.get("train")
+    if isinstance(train, dict):
+        train.pop("amp", None)  # the older name of ``precision``
+        train.update(cfg.schedule())
+        data = out.get("data")
+        if isinstance(data, dict):
+            data["num_workers"] = cfg.num_workers
+    return out

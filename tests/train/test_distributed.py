@@ -27,6 +27,9 @@ def test_two_gloo_processes_keep_replicas_identical(tmp_path):
                 "ffgan_text_encoder"):
         assert r0[key] == r1[key], f"{key} replicas diverged"
     assert not set(r0["shard"]) & set(r1["shard"]) and len(r0["shard"]) == len(r1["shard"]) == 8
+    # world size is accounted for once: two epochs of a 2-way shard at batch 2 are 2 x 4 steps (not 2 x 8)
+    assert r0["epoch_steps"] == r1["epoch_steps"] == 8
+    assert r0["ffgan_batch_size"] == 4  # from the model config (smoke_overrides), not a hand translation
     # rank 0 alone wrote one checkpoint, holding both ranks' RNG states, and the metrics log
     assert load_checkpoint(tmp_path / "ffgan").step == 3
     (ck_dir,) = list_checkpoints(tmp_path)

@@ -129,6 +129,7 @@ class ToyGAN:
     image_encoder: Any
     recipe: ToyRecipe
     config: dict
+    image_sizes: tuple[int, ...] = (8, 16)
 
 
 def build_toy(seed: int = 0, **recipe_kwargs: Any) -> ToyGAN:
@@ -177,9 +178,15 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str, steps: int) -> No
 
     torch.manual_seed(100 + rank)
     ff = build_ffgan("tiny64", **smoke_overrides(preset_config("tiny64")))
+    # the loop settings come from the model config (batch 4, fp32), as under `torchrun -m fusionblocks train`
     ff_trainer = Trainer(ff, CaptionedShapes(size=16, resolution=16, seed=0, max_objects=1),
-                         os.path.join(out_dir, "ffgan"), cfg)
+                         os.path.join(out_dir, "ffgan"), steps=steps, device="cpu", progress=False, num_samples=2)
     ff_trainer.fit()
+    hashes["ffgan_batch_size"] = ff_trainer.cfg.batch_size
+    # epochs count the batches of this rank's shard: 16 items / 2 ranks / batch 2 = 4 per epoch
+    by_epochs = Trainer(build_toy(seed=rank), CaptionedShapes(size=16, resolution=16, seed=0, max_objects=1),
+                        os.path.join(out_dir, "epochs"), TrainerConfig(epochs=2, batch_size=2, device="cpu"))
+    hashes["epoch_steps"] = by_epochs.total_steps
     hashes["ffgan_generator"] = parameter_hash(ff_trainer.generator, buffers=False)
     hashes["ffgan_discriminators"] = parameter_hash(ff_trainer.discriminators, buffers=False)
     hashes["ffgan_text_encoder"] = parameter_hash(ff_trainer.text_encoder)
