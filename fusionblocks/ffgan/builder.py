@@ -245,9 +245,9 @@ def _build_image_encoder(config: FFGANConfig, text_encoder: nn.Module) -> nn.Mod
             kwargs.setdefault("image_size", config.model.image_size)
         encoder = create("image_encoder", ic.encoder, embed_dim=embed_dim, **kwargs)
         if ic.weights is not None:
-            from ..image.damsm_inception import read_weights
+            from ..state_dict_io import read_state_dict
 
-            encoder.load_state_dict(read_weights(ic.weights, "image.weights"))
+            encoder.load_state_dict(read_state_dict(ic.weights, "image.weights"))
     return _freeze(encoder)
 
 

@@ -43,6 +43,8 @@ from typing import Any, Literal, Mapping
 
 import torch
 
+from ..state_dict_io import read_state_dict
+
 __all__ = [
     "load_official",
     "convert_official_generator",
@@ -58,31 +60,7 @@ _BN_FIELDS = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
 
 
 def _read(path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    if isinstance(path_or_state_dict, Mapping):
-        state = dict(path_or_state_dict)
-    elif isinstance(path_or_state_dict, (str, os.PathLike)):
-        path = os.fspath(path_or_state_dict)
-        if not os.path.isfile(path):
-            raise ValueError(f"path_or_state_dict: file not found: {path!r}")
-        if path.endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            state = load_file(path)
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    else:
-        raise TypeError(
-            f"path_or_state_dict: expected a file path or a state dict, got {type(path_or_state_dict).__name__}"
-        )
-    for key in ("state_dict", "netG", "model"):
-        if key in state and isinstance(state[key], Mapping):
-            state = dict(state[key])
-    if state and all(k.startswith("module.") for k in state):  # DataParallel checkpoints
-        state = {k[len("module."):]: v for k, v in state.items()}
-    bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
-    if bad:
-        raise ValueError(f"path_or_state_dict: expected tensors only, got non-tensor entries {bad[:5]}")
-    return state
+    return read_state_dict(path_or_state_dict, "path_or_state_dict", wrappers=("state_dict", "netG", "model"))
 
 
 # ------------------------------------------------------------------------------------------------ generator

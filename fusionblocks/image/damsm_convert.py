@@ -8,7 +8,8 @@ from typing import Mapping
 
 import torch
 
-from .damsm_inception import DAMSMImageEncoder, read_weights
+from ..state_dict_io import read_state_dict
+from .damsm_inception import DAMSMImageEncoder
 
 __all__ = ["convert_damsm_image_state_dict", "load_damsm_image_encoder"]
 
@@ -82,7 +83,7 @@ def load_damsm_image_encoder(
     Shapes:
         See [`DAMSMImageEncoder`][fusionblocks.image.damsm_inception.DAMSMImageEncoder].
     """
-    state = convert_damsm_image_state_dict(read_weights(path_or_state_dict, "path_or_state_dict"))
+    state = convert_damsm_image_state_dict(read_state_dict(path_or_state_dict, "path_or_state_dict"))
     if "region_proj.weight" not in state:
         raise ValueError("path_or_state_dict: no emb_features.weight / region_proj.weight entry")
     embed_dim = int(state["region_proj.weight"].shape[0])

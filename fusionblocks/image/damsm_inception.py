@@ -11,34 +11,11 @@ from torch import nn
 
 from .._checks import check_image_features, check_positive_int
 from ..registry import register
+from ..state_dict_io import read_state_dict
 
 __all__ = ["DAMSMImageEncoder", "INCEPTION_INPUT_SIZE"]
 
 INCEPTION_INPUT_SIZE = 299
-
-
-def read_weights(path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor], name: str) -> dict:
-    """Read a state dict from a mapping, a ``.safetensors`` file or a ``torch.save`` file (``weights_only``)."""
-    if isinstance(path_or_state_dict, Mapping):
-        state = dict(path_or_state_dict)
-    else:
-        path = os.fspath(path_or_state_dict)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{name}: no such file {path!r}")
-        if path.endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            state = load_file(path)
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
-                state = state["state_dict"]
-            if not isinstance(state, Mapping):
-                raise ValueError(f"{name}: {path!r} does not contain a state dict (got {type(state).__name__})")
-            state = dict(state)
-    if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
-    return state
 
 
 @register("image_encoder", "image.damsm_inception", paper="AttnGAN, arXiv 1711.10485")
@@ -93,8 +70,8 @@ class DAMSMImageEncoder(nn.Module):
         if weights is not None:
             from .damsm_convert import convert_damsm_image_state_dict
 
-            state = convert_damsm_image_state_dict(read_weights(weights, "weights"))
-        backbone_state = read_weights(backbone_weights, "backbone_weights") if backbone_weights is not None else None
+            state = convert_damsm_image_state_dict(read_state_dict(weights, "weights"))
+        backbone_state = read_state_dict(backbone_weights, "backbone_weights") if backbone_weights is not None else None
         if state is None and backbone_state is None:
             self.backbone = timm.create_model(
                 "inception_v3", pretrained=False, features_only=True, out_indices=(3, 4)
@@ -140,7 +117,7 @@ class DAMSMImageEncoder(nn.Module):
         Raises:
             ValueError: backbone parameters are missing from the weights.
         """
-        state = read_weights(path_or_state_dict, "backbone_weights")
+        state = read_state_dict(path_or_state_dict, "backbone_weights")
         own = self.backbone.state_dict()
         state = {k: v for k, v in state.items() if k in own}
         missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_image_features
+from ..state_dict_io import read_state_dict
 
 __all__ = ["InceptionFeatures", "InceptionFeatureExtractor", "load_inception_state_dict", "RESIZE_FILTERS"]
 
@@ -98,23 +99,12 @@ def load_inception_state_dict(weights: str | os.PathLike[str] | Mapping[str, tor
         FileNotFoundError: the path does not exist (the message says how to provide weights).
         ValueError: the file holds no ``fc.weight`` (not an Inception-v3 classifier checkpoint).
     """
-    if isinstance(weights, Mapping):
-        state = dict(weights)
-    else:
-        path = os.fspath(weights)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"weights: file {path!r} does not exist. " + _MISSING_WEIGHTS_HELP.split(". ", 1)[1])
-        if path.endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            state = load_file(path)
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        for key in ("state_dict", "model"):
-            if isinstance(state, Mapping) and key in state and isinstance(state[key], Mapping):
-                state = state[key]
-        if not isinstance(state, Mapping):
-            raise ValueError(f"weights: {path!r} does not hold a state dict (got {type(state).__name__})")
+    if isinstance(weights, (str, os.PathLike)) and not os.path.isfile(os.fspath(weights)) \
+            and not os.path.isdir(os.fspath(weights)):
+        raise FileNotFoundError(
+            f"weights: file {os.fspath(weights)!r} does not exist. " + _MISSING_WEIGHTS_HELP.split(". ", 1)[1]
+        )
+    state = read_state_dict(weights, "weights", strip_prefix="")
     cleaned = {}
     for key, value in state.items():
         key = key[len("module."):] if key.startswith("module.") else key

@@ -7,6 +7,7 @@ from typing import Mapping
 
 import torch
 
+from ..state_dict_io import read_state_dict
 from .damsm_bilstm import DAMSMTextEncoder
 from .vocabulary import Vocabulary
 
@@ -19,24 +20,6 @@ OFFICIAL_TEXT_KEYS: dict[str, str] = {
     **{f"rnn.{p}": f"lstm.{p}" for p in _LSTM_PARAMS},
     **{f"rnn.{p}_reverse": f"lstm.{p}_reverse" for p in _LSTM_PARAMS},
 }
-
-
-def _read_state_dict(path_or_state_dict: str | os.PathLike | Mapping[str, torch.Tensor], name: str) -> dict:
-    if isinstance(path_or_state_dict, Mapping):
-        return dict(path_or_state_dict)
-    path = os.fspath(path_or_state_dict)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{name}: no such file {path!r}")
-    if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
-
-        return load_file(path)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
-        state = state["state_dict"]
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{name}: {path!r} does not contain a state dict (got {type(state).__name__})")
-    return dict(state)
 
 
 def _strip_module_prefix(state: dict) -> dict:
@@ -97,7 +80,7 @@ def load_damsm_text_encoder(
     Shapes:
         See [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder].
     """
-    state = convert_damsm_text_state_dict(_read_state_dict(path_or_state_dict, "path_or_state_dict"))
+    state = convert_damsm_text_state_dict(read_state_dict(path_or_state_dict, "path_or_state_dict"))
     vocab_size, embedding_dim = state["embedding.weight"].shape
     hidden_dim = 2 * state["lstm.weight_hh_l0"].shape[1]
     if vocabulary is not None and len(vocabulary) != vocab_size:

@@ -162,13 +162,13 @@ def test_weights_and_backbone_weights_arguments(encoder, torchvision_inception, 
 def test_read_weights_formats(tmp_path) -> None:
     from safetensors.torch import save_file
 
-    from fusionblocks.image.damsm_inception import read_weights
+    from fusionblocks.state_dict_io import read_state_dict
 
     state = {"region_proj.weight": torch.randn(4, 768, 1, 1), "code_proj.bias": torch.randn(4)}
     save_file(state, str(tmp_path / "w.safetensors"))
     torch.save({"state_dict": {"module." + k: v for k, v in state.items()}}, tmp_path / "w.pth")
     for name in ("w.safetensors", "w.pth"):
-        loaded = read_weights(tmp_path / name, "weights")
+        loaded = read_state_dict(tmp_path / name, "weights")
         assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state)
 
 
