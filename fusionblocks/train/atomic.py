@@ -1,7 +1,8 @@
 """Atomic file writes: write to a temporary file in the same folder, flush, fsync, then ``os.replace``.
 
 A reader (or a resumed run after a crash) therefore sees either the old file or the complete new one, never a
-half-written file.
+half-written file. New files get the permissions an ordinary ``open(path, "w")`` would give them (``0o666`` minus the
+process umask), not the ``0o600`` of a bare temporary file.
 """
 
 from __future__ import annotations
@@ -10,10 +11,27 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "sha256_file", "sha256_bytes"]
+from .._faults import fault_point
+
+__all__ = ["atomic_write_bytes", "atomic_write_json", "sha256_file", "sha256_bytes", "file_mode"]
+
+_umask_lock = threading.Lock()
+
+
+def file_mode() -> int:
+    """The permission bits a newly created file gets: ``0o666`` minus the current umask.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    with _umask_lock:  # the only portable way to read the umask is to set it and put it back
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _fsync_dir(path: Path) -> None:
@@ -40,9 +58,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), file_mode())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        fault_point("atomic.before_replace")
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -11,13 +11,16 @@ Layout of one run folder::
 
 Every file is written to a temporary name and moved into place with ``os.replace``; a checkpoint folder is assembled
 under a temporary name and renamed when complete, and ``latest.json`` is updated only after that, so an interrupted
-save never damages the previous checkpoint. Older checkpoints are pruned only after the new one is in place.
-On load, every file listed in ``meta.json`` is checked (present, size, SHA-256) and any failure raises
-[`CheckpointError`][fusionblocks.train.checkpoint.CheckpointError] naming the file.
+save never damages the previous checkpoint. Older checkpoints are pruned after the new one is in place (or, when the
+disk is short of space, the ones that would be pruned anyway go first; the newest complete one always stays).
+A state holding NaN or Inf is refused before anything is written. Saves hold the run folder's lock and clean up what
+killed saves left behind. On load, every file listed in ``meta.json`` is checked (present, size, SHA-256) and any
+failure raises :class:`CheckpointError` naming the file.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -29,27 +32,49 @@ from typing import Any, Mapping
 
 import torch
 
+from .._faults import fault_point
 from .atomic import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from .finite_state import describe_nonfinite, nonfinite_groups
+from .run_folder import clean_checkpoint_folder, free_bytes, list_checkpoints, prune_checkpoints
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "Checkpoint",
     "CheckpointError",
+    "CheckpointSaveError",
+    "NonFiniteCheckpointError",
     "save_checkpoint",
     "load_checkpoint",
     "resolve_checkpoint",
+    "check_finite_checkpoint",
     "list_checkpoints",
     "flatten_optimizer_state",
     "unflatten_optimizer_state",
 ]
 
 CHECKPOINT_FORMAT = "fusionblocks.checkpoint/1"
-_STEP_DIR = re.compile(r"^step_(\d{8,})$")
 _RESERVED = {"optimizers", "state", "meta"}
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt, truncated or of an unknown format. The message names the file."""
+
+
+class CheckpointSaveError(CheckpointError):
+    """Writing a checkpoint failed (full disk, permissions, ...). Names the checkpoint and the reason; the earlier
+    checkpoints and ``latest.json`` are untouched."""
+
+
+class NonFiniteCheckpointError(CheckpointError):
+    """Weights or optimiser state hold NaN or Inf, so the checkpoint was not saved (or is refused on load).
+
+    Attributes:
+        bad: Group name → names of its non-finite tensors.
+    """
+
+    def __init__(self, message: str, bad: Mapping[str, list[str]]) -> None:
+        super().__init__(message)
+        self.bad = {group: list(keys) for group, keys in bad.items()}
 
 
 @dataclass
@@ -160,15 +185,6 @@ def _json_default(value: Any) -> Any:
 # save
 
 
-def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
-    """Step folders under ``run_dir/checkpoints`` (complete ones only), oldest first."""
-    root = Path(run_dir) / "checkpoints"
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if p.is_dir() and _STEP_DIR.match(p.name) and (p / "meta.json").is_file()]
-    return sorted(found, key=lambda p: int(_STEP_DIR.match(p.name).group(1)))  # type: ignore[union-attr]
-
-
 def save_checkpoint(
     run_dir: str | os.PathLike[str],
     step: int,
@@ -178,8 +194,16 @@ def save_checkpoint(
     state: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
     keep: int = 2,
+    check_finite: bool = True,
 ) -> Path:
     """Write a checkpoint for ``step`` atomically and prune older ones, keeping the newest ``keep``.
+
+    Before anything is written, every floating-point tensor (weights, EMA, optimiser state) is checked for NaN/Inf
+    (one fused reduction per group): a non-finite state is refused, so it never becomes ``latest`` and never causes
+    a good checkpoint to be pruned. The save holds the run folder's lock (:class:`~.run_lock.RunFolderLock`,
+    re-entrant for a trainer that already holds it), first removes what interrupted saves left behind, and when the
+    file system has less free space than the new checkpoint needs, prunes the checkpoints that would be pruned
+    after the write anyway *before* writing (always keeping the newest complete one).
 
     Args:
         run_dir: The run folder; checkpoints go to ``run_dir/checkpoints``.
@@ -189,27 +213,105 @@ def save_checkpoint(
         state: JSON-serialisable training state (RNG states, sampler position, ...).
         config: JSON-serialisable model configuration.
         keep: How many checkpoints to keep (≥ 1); older ones are removed after the new one is in place.
+        check_finite: Refuse non-finite tensors (turn off only to store a broken state on purpose).
 
     Returns:
         The new step folder.
+
+    Raises:
+        NonFiniteCheckpointError: A tensor holds NaN or Inf (named); nothing was written.
+        RunFolderBusyError: Another process holds the run folder.
+        CheckpointSaveError: Writing failed (full disk, permissions, ...); names the checkpoint and the reason.
+            The previous checkpoints and ``latest.json`` are left as they were.
+
+    Shapes:
+        Tensors are stored with their shapes and dtypes.
     """
-    if not isinstance(step, int) or step < 0:
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError(f"step must be a non-negative int, got {step!r}")
-    if not isinstance(keep, int) or keep < 1:
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         raise ValueError(f"keep must be an int >= 1, got {keep!r}")
     for group in tensors:
         if group in _RESERVED or not re.match(r"^[A-Za-z0-9_.-]+$", group):
             raise ValueError(f"tensors: invalid group name {group!r}")
     root = Path(run_dir) / "checkpoints"
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".step_*"):  # half-written folders of a killed save: never loadable, safe to drop
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
     name = f"step_{step:08d}"
+    opt_tensors: dict[str, torch.Tensor] = {}
+    opt_structure: dict[str, Any] = {}
+    for opt_name, sd in (optimizers or {}).items():
+        flat, structure = flatten_optimizer_state(opt_name, sd)
+        opt_tensors.update(flat)
+        opt_structure[opt_name] = structure
+    if check_finite:
+        bad = nonfinite_groups({**tensors, **({"optimizers": opt_tensors} if opt_tensors else {})})
+        if bad:
+            raise NonFiniteCheckpointError(
+                f"{root / name}: refusing to save step {step}: non-finite values (NaN/Inf) in "
+                f"{describe_nonfinite(bad)}; nothing was written ({_latest_note(run_dir)})",
+                bad,
+            )
+    from .run_lock import RunFolderLock
+
+    try:
+        with RunFolderLock(run_dir):
+            return _write_checkpoint(Path(run_dir), root, step, name, tensors, opt_tensors, opt_structure,
+                                     state, config, keep)
+    except CheckpointError:
+        raise
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno is not None and exc.errno in errno.errorcode:
+            reason += f" [{errno.errorcode[exc.errno]}]"
+        if exc.errno == errno.ENOSPC:
+            reason += f"; {_space_note(root, tensors, opt_tensors)}"
+        target = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise CheckpointSaveError(
+            f"{root / name}: could not save the checkpoint of step {step}: {reason}{target}; {_latest_note(run_dir)}"
+        ) from exc
+
+
+def _latest_note(run_dir: str | os.PathLike[str]) -> str:
+    try:
+        latest = list_checkpoints(run_dir)
+    except OSError:
+        latest = []
+    return f"the latest complete checkpoint is still {latest[-1]}" if latest else "no complete checkpoint exists yet"
+
+
+def _tensor_bytes(groups: Mapping[str, Mapping[str, Any]]) -> int:
+    return sum(
+        t.numel() * t.element_size() for sd in groups.values() for t in sd.values() if isinstance(t, torch.Tensor)
+    )
+
+
+def _space_note(root: Path, tensors: Mapping[str, Mapping[str, Any]], opt_tensors: Mapping[str, Any]) -> str:
+    needed = _tensor_bytes(tensors) + _tensor_bytes({"o": opt_tensors})
+    try:
+        free = free_bytes(root if root.exists() else root.parent)
+    except OSError:
+        return f"the checkpoint needs about {needed / 2**20:.1f} MiB"
+    return f"the checkpoint needs about {needed / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free"
+
+
+def _write_checkpoint(
+    run_dir: Path,
+    root: Path,
+    step: int,
+    name: str,
+    tensors: Mapping[str, Mapping[str, torch.Tensor]],
+    opt_tensors: dict[str, torch.Tensor],
+    opt_structure: dict[str, Any],
+    state: Mapping[str, Any] | None,
+    config: Mapping[str, Any] | None,
+    keep: int,
+) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    clean_checkpoint_folder(root)
     final = root / name
+    needed = _tensor_bytes(tensors) + _tensor_bytes({"o": opt_tensors})
+    if free_bytes(root) < needed * 1.1 + 2**20:  # short of space: prune now what the save would prune afterwards
+        prune_checkpoints(run_dir, max(1, keep - 1), protect=final)
     tmp = root / f".{name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
     tmp.mkdir()
     files: dict[str, dict[str, Any]] = {}
 
@@ -220,13 +322,8 @@ def save_checkpoint(
     try:
         for group, sd in tensors.items():
             put(f"{group}.safetensors", _safetensors_bytes(sd))
-        opt_tensors: dict[str, torch.Tensor] = {}
-        opt_structure: dict[str, Any] = {}
-        for opt_name, sd in (optimizers or {}).items():
-            flat, structure = flatten_optimizer_state(opt_name, sd)
-            opt_tensors.update(flat)
-            opt_structure[opt_name] = structure
-        if optimizers:
+            fault_point("checkpoint.after_group")
+        if opt_structure:
             put("optimizers.safetensors", _safetensors_bytes(opt_tensors))
             put("optimizers.json", _json_bytes(opt_structure))
         put("state.json", _json_bytes(dict(state or {})))
@@ -235,12 +332,14 @@ def save_checkpoint(
             "step": step,
             "config": dict(config or {}),
             "groups": sorted(tensors),
-            "optimizers": sorted(optimizers or {}),
+            "optimizers": sorted(opt_structure),
             "files": files,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "torch": torch.__version__,
         }
+        fault_point("checkpoint.before_meta")
         atomic_write_bytes(tmp / "meta.json", _json_bytes(meta))
+        fault_point("checkpoint.before_rename")
         if final.exists():  # re-saving the same step: move the old copy aside first
             old = root / f".{name}.old-{os.getpid()}"
             os.replace(final, old)
@@ -251,10 +350,10 @@ def save_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    fault_point("checkpoint.before_latest")
     atomic_write_json(root / "latest.json", {"step": step, "path": name})
-    for old in list_checkpoints(run_dir)[:-keep]:
-        if old != final:
-            shutil.rmtree(old, ignore_errors=True)
+    fault_point("checkpoint.before_prune")
+    prune_checkpoints(run_dir, keep, protect=final)
     return final
 
 
@@ -378,6 +477,25 @@ def load_checkpoint(
         state=state,
         meta=meta,
     )
+
+
+def check_finite_checkpoint(checkpoint: Checkpoint, groups: list[str] | None = None) -> None:
+    """Refuse a loaded checkpoint whose weights (``groups``, default all loaded) hold NaN or Inf.
+
+    Raises:
+        NonFiniteCheckpointError: Naming the checkpoint, the groups and a few tensor names.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    wanted = list(checkpoint.tensors) if groups is None else [g for g in groups if g in checkpoint.tensors]
+    bad = nonfinite_groups({g: checkpoint.tensors[g] for g in wanted})
+    if bad:
+        raise NonFiniteCheckpointError(
+            f"{checkpoint.path}: the saved weights hold NaN/Inf in {describe_nonfinite(bad)}; this checkpoint cannot "
+            "produce images (it was written by a diverged run); use an earlier checkpoint",
+            bad,
+        )
 
 
 def _read_json(path: Path) -> Any:

@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, check_finite_checkpoint, load_checkpoint
+from .state_match import load_matching_state_dict
 
 __all__ = ["load_gan"]
 
@@ -37,6 +38,11 @@ def load_gan(
 
     Raises:
         CheckpointError: Missing, truncated or corrupt files (named), or a checkpoint without a model config.
+        NonFiniteCheckpointError: The weights to be used hold NaN or Inf (a diverged run); names the tensors.
+        ModelMismatchError: The saved tensors do not fit the model its config builds; names the keys.
+
+    Shapes:
+        Not tensor-valued.
     """
     from ..ffgan import FFGANConfig, build_ffgan
 
@@ -64,13 +70,17 @@ def load_gan(
 
         vocabulary = Vocabulary(words)
     gan = build_ffgan(config, vocabulary=vocabulary)
-    weights = ck.tensors.get("generator_ema") if use_ema and "generator_ema" in ck.tensors else ck.tensors["generator"]
-    gan.generator.load_state_dict(weights)
-    gan.text_encoder.load_state_dict(ck.tensors["text_encoder"])
+    g_group = "generator_ema" if use_ema and "generator_ema" in ck.tensors else "generator"
+    used = [g_group, "text_encoder"]
     if gan.image_encoder is not None and "image_encoder" in ck.tensors:
-        gan.image_encoder.load_state_dict(ck.tensors["image_encoder"])
+        used.append("image_encoder")
     if load_discriminators and "discriminators" in ck.tensors:
-        gan.discriminators.load_state_dict(ck.tensors["discriminators"])
+        used.append("discriminators")
+    check_finite_checkpoint(ck, used)
+    modules = {g_group: gan.generator, "text_encoder": gan.text_encoder, "image_encoder": gan.image_encoder,
+               "discriminators": gan.discriminators}
+    for group in used:
+        load_matching_state_dict(modules[group], ck.tensors[group], group=group, source=ck.path)
     gan.to(device)
     gan.generator.eval()
     gan.discriminators.eval()
