@@ -57,6 +57,7 @@ _LAZY: dict[str, str] = {
     "Trainer": "fusionblocks.train",
     "TrainerConfig": "fusionblocks.train",
     "load_gan": "fusionblocks.train",
+    "seed_everything": "fusionblocks.train",
     "StackedGenerator": "fusionblocks.models",
     "StageDiscriminator": "fusionblocks.models",
     "DFGenerator": "fusionblocks.models",

@@ -33,7 +33,8 @@ FAULT_POINTS: dict[str, str] = {
     "trainer.after_step": "an optimisation step finished, before logging and checkpointing",
 }
 
-_hits: dict[str, int] = {}
+# (setting, point) -> times reached: counting restarts whenever FUSIONBLOCKS_FAULT changes
+_hits: dict[tuple[str, str], int] = {}
 
 
 def fault_point(name: str) -> None:
@@ -53,10 +54,13 @@ def fault_point(name: str) -> None:
         return
     point, _, action = spec.partition(":")
     point, _, nth = point.partition("@")
+    if not nth.isdigit() and nth:
+        raise ValueError(f"{FAULT_ENV}: expected POINT[@N][:ACTION], got {spec!r}")
     if point != name:
         return
-    _hits[name] = _hits.get(name, 0) + 1
-    if _hits[name] != (int(nth) if nth else 1):
+    key = (spec, name)
+    _hits[key] = _hits.get(key, 0) + 1
+    if _hits[key] != (int(nth) if nth else 1):
         return
     if action in ("", "kill"):
         os.kill(os.getpid(), signal.SIGKILL)

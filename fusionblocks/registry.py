@@ -13,7 +13,12 @@ Components are registered under namespaced, lower-case, dotted names (``ffgan.ff
 Third-party distributions publish components through the entry-point group
 ``fusionblocks.plugins``; each entry point names a module (or a callable) that registers its
 components when imported/called. Discovery is lazy (on the first lookup) and is turned off with
-the environment variable ``FUSIONBLOCKS_DISABLE_PLUGINS=1``.
+the environment variable ``FUSIONBLOCKS_DISABLE_PLUGINS=1``. A plugin that fails to load (an import
+error, a name registered twice) is skipped with one :class:`PluginWarning` naming it, and whatever
+it had registered is rolled back, so commands that do not need it keep working;
+``FUSIONBLOCKS_STRICT_PLUGINS=1`` (or ``load_plugins(strict=True)``) makes that a :class:`PluginError`.
+Every entry records where it came from (``"fusionblocks"``, a plugin's distribution, or the
+registering module) and which entry it replaced with ``override=True`` (see :func:`describe`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import importlib
 import inspect
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterable
@@ -33,6 +39,10 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Registry",
     "PluginError",
+    "PluginWarning",
+    "ComponentArgumentError",
+    "describe",
+    "plugin_report",
     "get_registry",
     "register",
     "create",
@@ -55,7 +65,15 @@ _NAME_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
 class PluginError(ImportError):
-    """A plugin declared in the ``fusionblocks.plugins`` entry-point group failed to load."""
+    """A plugin declared in the ``fusionblocks.plugins`` entry-point group failed to load (strict mode)."""
+
+
+class PluginWarning(UserWarning):
+    """A plugin failed to load and was skipped; the message names it and the escape hatches."""
+
+
+class ComponentArgumentError(TypeError):
+    """:func:`create` got a keyword the component does not accept, or lacks a required one (names them)."""
 
 
 @dataclass
@@ -63,6 +81,8 @@ class _Entry:
     name: str
     obj: Callable[..., Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    source: str = "fusionblocks"
+    replaced: str | None = None
 
 
 class Registry:
@@ -101,14 +121,19 @@ class Registry:
         def _add(target: Callable[..., Any]) -> Callable[..., Any]:
             if not callable(target):
                 raise TypeError(f"obj: expected a class or callable, got {type(target).__name__}")
-            if name in self._entries and not override and not _same_definition(self._entries[name].obj, target):
-                existing = self._entries[name].obj
+            previous = self._entries.get(name)
+            same = previous is not None and _same_definition(previous.obj, target)
+            if previous is not None and not override and not same:
                 raise ValueError(
-                    f"{self.kind} {name!r} is already registered "
-                    f"(by {getattr(existing, '__module__', '?')}.{getattr(existing, '__qualname__', existing)}); "
-                    "pass override=True to replace it"
+                    f"{self.kind} {name!r} is already registered (by {_qualified(previous.obj)} from "
+                    f"{previous.source}); pass override=True to replace it"
                 )
-            self._entries[name] = _Entry(name, target, dict(meta))
+            replaced = None
+            if previous is not None and not same:
+                replaced = f"{_qualified(previous.obj)} from {previous.source}"
+            elif previous is not None:
+                replaced = previous.replaced
+            self._entries[name] = _Entry(name, target, dict(meta), _source_of(target), replaced)
             return target
 
         return _add if obj is None else _add(obj)
@@ -119,9 +144,10 @@ class Registry:
         del self._entries[name]
 
     def _lookup(self, name: str) -> _Entry:
-        if name not in self._entries:
-            _import_builtin_components()
-            _ensure_plugins_loaded()
+        if not isinstance(name, str):
+            raise TypeError(f"name: expected a {self.kind} name (str), got {type(name).__name__} {name!r}")
+        _import_builtin_components()  # both are no-ops after the first lookup; plugins load before any lookup
+        _ensure_plugins_loaded()  # answers, so an override=True plugin is in place from the first lookup on
         try:
             return self._entries[name]
         except KeyError:
@@ -139,6 +165,15 @@ class Registry:
     def metadata(self, name: str) -> dict[str, Any]:
         """Return the metadata given at registration time."""
         return dict(self._lookup(name).metadata)
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """Where ``name`` comes from: ``{"name", "object", "source", "replaced"}``.
+
+        ``source`` is ``"fusionblocks"`` for built-ins, a plugin's distribution name, or the registering module;
+        ``replaced`` names the entry an ``override=True`` registration replaced (``None`` otherwise).
+        """
+        entry = self._lookup(name)
+        return {"name": entry.name, "object": _qualified(entry.obj), "source": entry.source, "replaced": entry.replaced}
 
     def create(self, name: str, /, **kwargs: Any) -> Any:
         """Build ``name`` with ``kwargs`` after checking them against its signature.
@@ -204,7 +239,7 @@ def _validate_kwargs(kind: str, name: str, target: Callable[..., Any], kwargs: d
             for key in unknown:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-            raise TypeError(
+            raise ComponentArgumentError(
                 f"{kind} {name!r} got unexpected keyword argument(s) {', '.join(hints)}; "
                 f"accepted: {', '.join(allowed) or '(none)'}"
             )
@@ -216,11 +251,27 @@ def _validate_kwargs(kind: str, name: str, target: Callable[..., Any], kwargs: d
         and p.name not in kwargs
     ]
     if missing:
-        raise TypeError(f"{kind} {name!r} is missing required argument(s): {', '.join(missing)}")
+        raise ComponentArgumentError(f"{kind} {name!r} is missing required argument(s): {', '.join(missing)}")
 
 
 _REGISTRIES: dict[str, Registry] = {kind: Registry(kind) for kind in KINDS}
-_plugins_state: dict[str, Any] = {"loaded": False, "loading": False, "done": frozenset()}
+_plugins_state: dict[str, Any] = {
+    "loaded": False, "loading": False, "done": frozenset(), "failed": {}, "current": None,
+}
+
+
+def _qualified(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', getattr(obj, '__name__', obj))}"
+
+
+def _source_of(obj: Any) -> str:
+    """The distribution of the plugin being loaded, ``"fusionblocks"`` for built-ins, else the module's name."""
+    if _plugins_state["current"] is not None:
+        return str(_plugins_state["current"])
+    module = str(getattr(obj, "__module__", "") or "")
+    if module == "fusionblocks" or module.startswith("fusionblocks."):
+        return "fusionblocks"
+    return module or "unknown"
 
 
 def get_registry(kind: str) -> Registry:
@@ -246,6 +297,11 @@ def create(kind: str, name: str, /, **kwargs: Any) -> Any:
 def get(kind: str, name: str) -> Callable[..., Any]:
     """Return the registered class/factory ``name`` of ``kind`` without calling it."""
     return get_registry(kind).get(name)
+
+
+def describe(kind: str, name: str) -> dict[str, Any]:
+    """Where a component comes from and what it replaced (see :meth:`Registry.describe`)."""
+    return get_registry(kind).describe(name)
 
 
 def list_components(kind: str | None = None, pattern: str = "*") -> list[str] | dict[str, list[str]]:
@@ -287,26 +343,42 @@ def _import_builtin_components() -> None:
         raise
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _plugins_disabled() -> bool:
-    return os.environ.get("FUSIONBLOCKS_DISABLE_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
+    return _env_flag("FUSIONBLOCKS_DISABLE_PLUGINS")
 
 
 def _iter_entry_points() -> Iterable[metadata.EntryPoint]:
     return metadata.entry_points(group=ENTRY_POINT_GROUP)
 
 
-def load_plugins(force: bool = False) -> list[str]:
+def load_plugins(force: bool = False, *, strict: bool | None = None) -> list[str]:
     """Import every plugin of the ``fusionblocks.plugins`` entry-point group.
 
     Called lazily on the first registry lookup; call it yourself with ``force=True`` after
-    installing a plugin into a running interpreter: entry points that already loaded are not
+    installing a plugin into a running interpreter: entry points that already loaded (or failed) are not
     loaded again (a callable plugin would otherwise register its names twice). Returns the
     entry-point names loaded by this call.
 
+    A plugin that raises while loading (including registering a name that is already taken) has
+    everything it registered rolled back. By default it is then skipped with one
+    :class:`PluginWarning` naming the entry point and its distribution, so that commands that do not
+    need it keep working; see :func:`plugin_report` for what loaded and what failed.
+
+    Args:
+        force: Look for entry points again (newly installed distributions).
+        strict: Raise :class:`PluginError` instead of warning. Default: the environment variable
+            ``FUSIONBLOCKS_STRICT_PLUGINS=1``.
+
     Raises:
-        PluginError: a plugin failed to import; the message names the entry point and the
+        PluginError: (strict mode) a plugin failed to load; the message names the entry point and the
             distribution that declared it, and the original exception is chained.
     """
+    if strict is None:
+        strict = _env_flag("FUSIONBLOCKS_STRICT_PLUGINS")
     if _plugins_disabled() or _plugins_state["loading"]:
         return []
     if _plugins_state["loaded"] and not force:
@@ -317,23 +389,60 @@ def load_plugins(force: bool = False) -> list[str]:
         for ep in _iter_entry_points():
             dist = getattr(getattr(ep, "dist", None), "name", None) or "<unknown distribution>"
             key = (dist, ep.name, ep.value)
-            if key in _plugins_state["done"]:
+            if key in _plugins_state["done"] or key in _plugins_state["failed"]:
                 continue
+            snapshot = {kind: dict(reg._entries) for kind, reg in _REGISTRIES.items()}
+            _plugins_state["current"] = dist
             try:
                 obj = ep.load()
                 if callable(obj) and not inspect.ismodule(obj):
                     obj()
-            except Exception as exc:  # noqa: BLE001 - re-raised with the plugin named
-                raise PluginError(
+            except Exception as exc:  # noqa: BLE001 - reported with the plugin named, or re-raised in strict mode
+                for kind, entries in snapshot.items():  # roll back what the plugin had registered
+                    _REGISTRIES[kind]._entries.clear()
+                    _REGISTRIES[kind]._entries.update(entries)
+                message = (
                     f"fusionblocks plugin {ep.name!r} ({ep.value}) from distribution {dist!r} "
                     f"failed to load: {type(exc).__name__}: {exc}"
-                ) from exc
+                )
+                if strict:
+                    raise PluginError(
+                        f"{message}; uninstall or fix it, or set FUSIONBLOCKS_DISABLE_PLUGINS=1 to turn plugins off"
+                    ) from exc
+                _plugins_state["failed"] = {**_plugins_state["failed"], key: message}
+                warnings.warn(
+                    f"{message}; it was skipped (set FUSIONBLOCKS_DISABLE_PLUGINS=1 to turn plugins off, "
+                    "FUSIONBLOCKS_STRICT_PLUGINS=1 to make this an error)",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+                continue
+            finally:
+                _plugins_state["current"] = None
             _plugins_state["done"] = _plugins_state["done"] | {key}
             loaded.append(ep.name)
         _plugins_state["loaded"] = True
     finally:
         _plugins_state["loading"] = False
     return loaded
+
+
+def plugin_report() -> dict[str, list[str]]:
+    """What plugin discovery did: ``{"loaded": ["name (distribution)"], "failed": [messages], "overrides": [...]}``.
+
+    ``overrides`` lists every registered name whose entry replaced another (``override=True``), with both
+    sources.
+    """
+    _import_builtin_components()
+    _ensure_plugins_loaded()
+    loaded = [f"{name} ({dist})" for dist, name, _ in sorted(_plugins_state["done"])]
+    overrides = [
+        f"{kind} {entry.name}: {_qualified(entry.obj)} from {entry.source} replaces {entry.replaced}"
+        for kind, reg in _REGISTRIES.items()
+        for entry in sorted(reg._entries.values(), key=lambda e: e.name)
+        if entry.replaced
+    ]
+    return {"loaded": loaded, "failed": list(_plugins_state["failed"].values()), "overrides": overrides}
 
 
 def _ensure_plugins_loaded() -> None:

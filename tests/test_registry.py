@@ -221,7 +221,8 @@ def _write_distribution(root: Path, dist: str, module: str, source: str, entry_n
 
 def _reset_plugins(monkeypatch: pytest.MonkeyPatch, disabled: str = "") -> None:
     monkeypatch.setenv("FUSIONBLOCKS_DISABLE_PLUGINS", disabled)
-    registry._plugins_state.update(loaded=False, loading=False, done=frozenset())
+    monkeypatch.delenv("FUSIONBLOCKS_STRICT_PLUGINS", raising=False)
+    registry._plugins_state.update(loaded=False, loading=False, done=frozenset(), failed={}, current=None)
 
 
 PLUGIN_SOURCE = """
@@ -288,19 +289,89 @@ def test_load_plugins_returns_entry_point_names_and_calls_callables(
 
 
 def test_broken_plugin_is_reported_by_plugin_and_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict mode (FUSIONBLOCKS_STRICT_PLUGINS=1): the first lookup raises, naming the plugin and the escape hatch."""
     _write_distribution(
         tmp_path, "brokenpkg", "fbtest_broken_layers", "raise RuntimeError('boom at import')\n", "brokenplug"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     _reset_plugins(monkeypatch)
+    monkeypatch.setenv("FUSIONBLOCKS_STRICT_PLUGINS", "1")
     with pytest.raises(PluginError) as info:
         get("layer", "brokenpkg.anything")
     message = str(info.value)
     assert "'brokenplug'" in message and "'brokenpkg'" in message and "fbtest_broken_layers" in message
-    assert "RuntimeError: boom at import" in message
+    assert "RuntimeError: boom at import" in message and "FUSIONBLOCKS_DISABLE_PLUGINS=1" in message
     assert isinstance(info.value.__cause__, RuntimeError)
     assert isinstance(info.value, ImportError)
     assert not registry._plugins_state["loaded"] and not registry._plugins_state["loading"]
+
+
+def test_broken_plugin_is_skipped_with_one_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default a broken plugin is reported once, by name, with the escape hatch; everything else keeps working."""
+    _write_distribution(
+        tmp_path, "brokenpkg", "fbtest_broken_default", "raise RuntimeError('boom at import')\n", "brokenplug"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _reset_plugins(monkeypatch)
+    with pytest.warns(registry.PluginWarning) as caught:
+        assert "ffgan.ffblock" in list_components("layer")
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert "'brokenplug'" in text and "'brokenpkg'" in text and "FUSIONBLOCKS_DISABLE_PLUGINS=1" in text
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reported once: later lookups and load_plugins(force=True) stay silent
+        assert get("model", "tiny64") is not None
+        assert load_plugins(force=True) == []
+    assert registry.plugin_report()["failed"] == [registry._plugins_state["failed"][("brokenpkg", "brokenplug",
+                                                                                      "fbtest_broken_default")]]
+
+
+def test_plugin_registering_a_taken_name_is_rolled_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = """
+        from fusionblocks import register
+
+        register("loss", "duppkg.fine", dict)
+        register("layer", "ffgan.ffblock", list)   # taken by a built-in, no override=True
+    """
+    _write_distribution(tmp_path, "duppkg", "fbtest_dup_layers", source, "dup")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _reset_plugins(monkeypatch)
+    with pytest.warns(registry.PluginWarning, match="'dup'.*already registered"):
+        assert "ffgan.ffblock" in list_components("layer")
+    block = get("layer", "ffgan.ffblock")
+    assert block.__module__.startswith("fusionblocks.")  # the built-in is untouched
+    with pytest.raises(KeyError):
+        get("loss", "duppkg.fine")  # what the failed plugin registered before failing is rolled back
+
+
+def test_override_is_recorded_with_the_plugin_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = """
+        from torch import nn
+        from fusionblocks import register
+
+        @register("layer", "ffgan.gsr", override=True)
+        class MyGSR(nn.Module):
+            pass
+    """
+    _write_distribution(tmp_path, "overpkg", "fbtest_over_layers", source, "over")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _reset_plugins(monkeypatch)
+    info = registry.describe("layer", "ffgan.gsr")
+    assert info["source"] == "overpkg" and info["object"].endswith("MyGSR")
+    assert info["replaced"] == "fusionblocks.layers.gsr.GSR from fusionblocks"
+    assert registry.describe("layer", "ffgan.ffblock") == {
+        "name": "ffgan.ffblock", "object": "fusionblocks.layers.ffblock.FFBlock", "source": "fusionblocks",
+        "replaced": None,
+    }
+    assert any("ffgan.gsr" in line and "overpkg" in line for line in registry.plugin_report()["overrides"])
+    assert registry.plugin_report()["loaded"] == ["over (overpkg)"]
+
+
+def test_lookup_with_a_non_string_name_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="name: expected a model name \\(str\\), got int 123"):
+        get("model", 123)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("value", ["1", "true", "YES"])

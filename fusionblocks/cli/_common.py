@@ -7,7 +7,82 @@ from pathlib import Path
 
 from .._precision import PRECISIONS
 
-__all__ = ["add_device_args", "apply_threads", "read_captions"]
+__all__ = [
+    "add_device_args", "apply_threads", "read_captions", "positive_int", "non_negative_int", "positive_float",
+    "writable_file",
+]
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--batch-size 0`` is a usage error, exit 2).
+
+    Shapes:
+        Not tensor-valued.
+    """
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer (>= 1), got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def writable_file(path: str | Path, flag: str) -> Path:
+    """Check before any work that ``path`` can be written (its folder is created); returns it as a ``Path``.
+
+    Raises:
+        OSError: The folder cannot be created or the file cannot be opened for writing (names the path).
+        ValueError: ``path`` is an existing folder.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    import os
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{flag}: {path} is a folder; expected a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    with open(path, "ab"):
+        pass
+    if not existed:
+        os.unlink(path)
+    return path
 
 
 def add_device_args(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +93,7 @@ def add_device_args(parser: argparse.ArgumentParser) -> None:
         help="autocast precision (auto: bf16 on CUDA and CPU; fp16 is not offered)",
     )
     parser.add_argument(
-        "--threads", type=int, default=None,
+        "--threads", type=positive_int, default=None,
         help="CPU threads for torch ops (default: torch's choice; 1 is much faster on a CPU other jobs keep busy)",
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, read_captions
+from ._common import add_device_args, apply_threads, non_negative_int, positive_int, read_captions, writable_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--metrics", default="fid,kid,is",
                    help="comma-separated: fid,kid,is,rprec,rprec_clip,clip,attributes (or 'all')")
-    p.add_argument("--num-samples", type=int, help="images to generate (default: one per caption)")
+    p.add_argument("--num-samples", type=positive_int, help="images to generate (default: one per caption)")
     p.add_argument("--out", default="eval.json", help="JSON report (a Markdown table is written next to it)")
     p.add_argument("--captions", help="caption file (default: the test split of the model's dataset)")
     p.add_argument("--data", help="dataset folder for cub/coco/folder models (overrides data.root)")
@@ -34,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "shape_classifier.safetensors in the run folder, trained and saved there on first use)")
     p.add_argument("--allow-random-weights", action="store_true",
                    help="allow random Inception/CLIP weights (smoke tests only; numbers are meaningless)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--no-ema", action="store_true")
     add_device_args(p)
     p.set_defaults(command="eval")
@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from ..train.restore import load_gan
     from ..train.sampling import generate
 
+    out = writable_file(args.out, "--out")  # before the sampling, not after it
+    writable_file(out.with_suffix(".md"), "--out")
     device = select_device(args.device)
     gan, ck = load_gan(args.checkpoint, device=device, use_ema=not args.no_ema)
     if args.captions:
@@ -75,8 +77,6 @@ def run(args: argparse.Namespace) -> int:
         text_encoder=gan.text_encoder, image_encoder=gan.image_encoder,
         shape_classifier_path=shape_classifier, seed=args.seed, device=device,
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_json(report, out)
     write_markdown(report, out.with_suffix(".md"))
     print(f"checkpoint {ck.path} (step {ck.step})")

@@ -1,5 +1,6 @@
-"""``fusionblocks info [RUN]``: versions, devices and the number of registered components; with a run folder (or
-checkpoint), what that run was trained with: its step, config, vocabulary and encoders with their files' SHA-256."""
+"""``fusionblocks info [RUN]``: versions, devices, registered components and plugins (loaded, failed, overrides);
+with a run folder (or checkpoint), what that run was trained with: its step, config, vocabulary and encoders with
+their files' SHA-256."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from .. import __version__
-    from ..registry import KINDS, list_components
+    from ..registry import KINDS, list_components, plugin_report
     from ..train.device import resolve_precision, select_device
 
     device = select_device("auto")
@@ -91,4 +92,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"precision    {resolve_precision('auto', device)} (autocast default)")
     counts = {kind: len(list_components(kind)) for kind in KINDS}
     print(f"components   {sum(counts.values())} registered: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    report = plugin_report()
+    print(f"plugins      {', '.join(report['loaded']) or 'none loaded'}")
+    for message in report["failed"]:
+        print(f"  failed     {message}")
+    for line in report["overrides"]:
+        print(f"  override   {line}")
     return 0

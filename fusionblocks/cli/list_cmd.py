@@ -1,4 +1,8 @@
-"""``fusionblocks list [KIND] [--pattern GLOB]``: registered components (and presets)."""
+"""``fusionblocks list [KIND] [--pattern GLOB]``: registered components (and presets).
+
+Components that do not come from fusionblocks itself are followed by their source (a plugin's distribution or the
+registering module), and by the entry they replaced when registered with ``override=True``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(command="list")
 
 
+def _line(kind: str, name: str) -> str:
+    """The name, plus where it comes from when that is not fusionblocks itself, and what it overrides."""
+    from ..registry import describe
+
+    info = describe(kind, name)
+    notes = [] if info["source"] == "fusionblocks" else [f"from {info['source']}"]
+    if info["replaced"]:
+        notes.append(f"overrides {info['replaced']}")
+    return f"{name}  ({'; '.join(notes)})" if notes else name
+
+
 def run(args: argparse.Namespace) -> int:
     from ..registry import KINDS, list_components
 
@@ -22,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     for kind in kinds:
         names = list_components(kind, args.pattern)
         if args.kind:
-            print("\n".join(names))
+            print("\n".join(_line(kind, name) for name in names))
         else:
             print(f"{kind} ({len(names)}):")
             for name in names:
-                print(f"  {name}")
+                print(f"  {_line(kind, name)}")
     return 0

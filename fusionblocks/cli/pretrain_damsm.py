@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_device_args, apply_threads
+from ._common import add_device_args, apply_threads, non_negative_int, positive_float, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,14 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--preset")
     src.add_argument("--config")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--steps", type=int, help="optimiser steps")
-    p.add_argument("--epochs", type=int, help="passes over the dataset (official: 600 CUB, 120 COCO)")
+    p.add_argument("--steps", type=positive_int, help="optimiser steps")
+    p.add_argument("--epochs", type=positive_int, help="passes over the dataset (official: 600 CUB, 120 COCO)")
     p.add_argument("--out", required=True, help="output folder for the encoder weights")
     p.add_argument("--data", help="dataset folder (overrides data.root)")
-    p.add_argument("--batch-size", type=int, default=48, help="official: 48")
-    p.add_argument("--lr", type=float, default=0.002, help="official: 0.002, decayed x0.98 per epoch")
-    p.add_argument("--num-workers", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=48, help="official: 48")
+    p.add_argument("--lr", type=positive_float, default=0.002, help="official: 0.002, decayed x0.98 per epoch")
+    p.add_argument("--num-workers", type=non_negative_int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--allow-random-encoders", action="store_true",
                    help="pre-train an Inception image encoder without ImageNet backbone weights (tests only)")
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.vocabulary_check import check_dataset_vocabulary
     from ..train.datasets import build_dataset
     from ..train.device import select_device
+    from ..train.rng import seed_everything
 
     if args.steps is None and args.epochs is None:
         raise ValueError("give --steps N and/or --epochs N")
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     config = config.with_overrides({"train.recipe": "ffgan"})  # the builder makes the image encoder for this recipe
     require_damsm_backbone(config, allow_random=args.allow_random_encoders)
     device = select_device(args.device)
-    torch.manual_seed(args.seed)
+    seed_everything(args.seed)  # before the model exists: its initial weights come from the seeded RNG
     dataset = build_dataset(config, seed=args.seed)
     vocabulary = vocabulary_for_config(config, dataset=dataset)
     gan = build_ffgan(config, vocabulary=vocabulary)

@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, read_captions
+from ._common import add_device_args, apply_threads, non_negative_int, positive_float, positive_int, read_captions
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="run folder, its checkpoints/ folder or a step folder")
     p.add_argument("--caption", action="append", help="a caption (repeatable)")
     p.add_argument("--captions", help="text file with one caption per line")
-    p.add_argument("--num", type=int, default=1, help="images per caption (default 1)")
+    p.add_argument("--num", type=positive_int, default=1, help="images per caption (default 1)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument("--truncation", type=float, help="truncate the noise (DF-GAN uses 0.88)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
+    p.add_argument("--truncation", type=positive_float, help="truncate the noise (DF-GAN uses 0.88)")
     p.add_argument("--no-ema", action="store_true", help="use the live generator weights instead of the EMA")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     add_device_args(p)
     p.set_defaults(command="sample")
 

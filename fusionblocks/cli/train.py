@@ -17,10 +17,11 @@ text.vocabulary names one; it is saved with every checkpoint.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads
+from ._common import add_device_args, apply_threads, non_negative_int, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,19 +32,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--config", help="YAML config file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.batch_size=8 (repeatable)")
-    p.add_argument("--steps", type=int, help="total training steps (= --set train.steps=N; default: the config's "
+    p.add_argument("--steps", type=positive_int, help="total training steps (= --set train.steps=N; default: the config's "
                    "train.steps, or train.epochs)")
     p.add_argument("--out", help="run folder (default: runs/<config name>)")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
                    help="continue from the newest checkpoint in --out, or from the given checkpoint folder")
     p.add_argument("--data", help="dataset folder (= --set data.root=DIR)")
-    p.add_argument("--batch-size", type=int, help="per-process batch size (= --set train.batch_size=N)")
-    p.add_argument("--seed", type=int, help="run seed (= --set train.seed=N)")
-    p.add_argument("--num-workers", type=int, help="DataLoader workers (= --set data.num_workers=N)")
-    p.add_argument("--log-every", type=int, help="= --set train.log_every=N")
-    p.add_argument("--sample-every", type=int, help="= --set train.sample_every=N (0: only at the end)")
-    p.add_argument("--checkpoint-every", type=int, help="= --set train.checkpoint_every=N (0: only at the end)")
-    p.add_argument("--keep", type=int, default=2, help="checkpoints to keep (default 2)")
+    p.add_argument("--batch-size", type=positive_int, help="per-process batch size (= --set train.batch_size=N)")
+    p.add_argument("--seed", type=non_negative_int, help="run seed (= --set train.seed=N)")
+    p.add_argument("--num-workers", type=non_negative_int, help="DataLoader workers (= --set data.num_workers=N)")
+    p.add_argument("--log-every", type=positive_int, help="= --set train.log_every=N")
+    p.add_argument("--sample-every", type=non_negative_int, help="= --set train.sample_every=N (0: only at the end)")
+    p.add_argument("--checkpoint-every", type=non_negative_int, help="= --set train.checkpoint_every=N (0: only at the end)")
+    p.add_argument("--keep", type=positive_int, default=2, help="checkpoints to keep (default 2)")
     p.add_argument("--compile", action="store_true", help="torch.compile the generator and discriminators")
     p.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from ..ffgan import build_ffgan, parse_overrides, require_pretrained_encoders, resolve_config
     from ..train.checkpoint import list_checkpoints, load_checkpoint
     from ..train.datasets import build_dataset
+    from ..train.rng import seed_everything
+    from ..train.run_lock import RunFolderLock
     from ..train.trainer import NonFiniteLossError, Trainer
 
     overrides = {**parse_overrides(args.overrides), **_flag_overrides(args)}
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     resuming = bool(args.resume) and (isinstance(args.resume, str) or bool(list_checkpoints(out)))
     if not resuming:  # a resumed run restores the encoders it started with from its checkpoint
         require_pretrained_encoders(config, allow_random=args.allow_random_encoders)
+    seed_everything(config.train.seed)  # before the model exists: its initial weights come from the seeded RNG
     dataset = build_dataset(config, seed=config.train.seed)
     gan = build_ffgan(config, vocabulary=vocabulary_for_config(config, dataset=dataset))
     # the schedule, batch size, seed and precision come from the config; these flags only concern this process
@@ -103,8 +107,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"training {config.name!r} ({gan.num_parameters()['generator']:,} G parameters) on {trainer.device}, "
               f"{trainer.precision}, batch {trainer.cfg.batch_size} x {trainer.dist.world_size}, "
               f"{trainer.total_steps} steps -> {out}", file=sys.stderr)
+    lock = RunFolderLock(out) if trainer.dist.is_main else contextlib.nullcontext()
     try:
-        result = trainer.fit(resume=args.resume)
+        with lock:  # one writer per run folder: a second `train --out` of the same folder exits 2 naming this PID
+            result = trainer.fit(resume=args.resume)
     except NonFiniteLossError as err:
         print(f"fusionblocks train: error: {err}", file=sys.stderr)
         return 3

@@ -155,7 +155,7 @@ class DAMSMImageEncoder(nn.Module):
         Shapes:
             images ``(B, 3, H, W)`` → regions ``(B, E, 17, 17)``, code ``(B, E)``.
         """
-        images = check_image_features(images, "images", channels=3)
+        images = check_image_features(images, "images", channels=3, like=self)
         x = F.interpolate(
             images,
             size=(INCEPTION_INPUT_SIZE, INCEPTION_INPUT_SIZE),

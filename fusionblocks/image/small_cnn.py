@@ -87,7 +87,7 @@ class SmallImageEncoder(nn.Module):
         Shapes:
             images ``(B, 3, H, W)`` → regions ``(B, E, r, r)``, code ``(B, E)``.
         """
-        images = check_image_features(images, "images", channels=3)
+        images = check_image_features(images, "images", channels=3, like=self)
         if images.shape[-2:] != (self.image_size, self.image_size):
             images = F.interpolate(
                 images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False

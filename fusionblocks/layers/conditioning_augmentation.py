@@ -54,7 +54,7 @@ class ConditioningAugmentation(nn.Module):
         self, sentence: torch.Tensor, sample: bool | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return ``(c, mu, logvar)``; see the class docstring for when ``c`` is sampled."""
-        sentence = check_sentence(sentence, "sentence", self.text_dim)
+        sentence = check_sentence(sentence, "sentence", self.text_dim, like=self)
         mu, logvar = self.glu(self.fc(sentence)).chunk(2, dim=1)
         if sample is None:
             sample = self.training or self.sample_in_eval

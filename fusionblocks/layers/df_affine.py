@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._checks import check_image_features, check_positive_int, check_same_batch, check_tensor
+from .._checks import Like, check_image_features, check_positive_int, check_same_batch, check_tensor
 from ..registry import register
 from ._example import LayerExample, example_generator
 
@@ -29,13 +29,13 @@ def _mlp(cond_dim: int, hidden_dim: int, channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(cond_dim, hidden_dim), nn.ReLU(inplace=False), nn.Linear(hidden_dim, channels))
 
 
-def check_cond(cond: object, name: str, dim: int) -> torch.Tensor:
-    """``cond`` must be a floating ``(B, dim)`` tensor.
+def check_cond(cond: object, name: str, dim: int, *, like: Like = None) -> torch.Tensor:
+    """``cond`` must be a floating ``(B, dim)`` tensor (on the device and of the dtype of ``like`` when given).
 
     Shapes:
         cond: ``(B, dim)``.
     """
-    cond = check_tensor(cond, name, ndim=2)
+    cond = check_tensor(cond, name, ndim=2, like=like)
     if cond.shape[1] != dim:
         raise ValueError(f"{name}: expected a condition vector (B, {dim}), got shape {tuple(cond.shape)}")
     return cond
@@ -78,8 +78,8 @@ class DFAffine(nn.Module):
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Scale and shift each channel of ``x`` by functions of ``cond``; see the class docstring."""
-        x = check_image_features(x, "x", self.channels)
-        cond = check_cond(cond, "cond", self.cond_dim)
+        x = check_image_features(x, "x", self.channels, like=self)
+        cond = check_cond(cond, "cond", self.cond_dim, like=self)
         check_same_batch(x=x, cond=cond)
         return self.gamma(cond)[:, :, None, None] * x + self.beta(cond)[:, :, None, None]
 

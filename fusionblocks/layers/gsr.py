@@ -52,8 +52,8 @@ class GSR(nn.Module):
         self, x: torch.Tensor, sentence: torch.Tensor, return_attention: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Compute the sentence-attention features of ``x``; see the class docstring for shapes."""
-        x = check_image_features(x, "x", self.channels)
-        sentence = check_sentence(sentence, "sentence", self.sentence_dim)
+        x = check_image_features(x, "x", self.channels, like=self)
+        sentence = check_sentence(sentence, "sentence", self.sentence_dim, like=self)
         check_same_batch(x=x, sentence=sentence)
         height, width = x.shape[-2:]
         s = self.proj(sentence)  # (B, C)

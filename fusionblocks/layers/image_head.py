@@ -40,5 +40,5 @@ class ImageHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map features to an image; see the class docstring for shapes."""
-        x = check_image_features(x, "x", self.channels)
+        x = check_image_features(x, "x", self.channels, like=self)
         return torch.tanh(self.conv(x))

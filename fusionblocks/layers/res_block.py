@@ -45,5 +45,5 @@ class ResBlockGLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Add the residual branch to ``x``; see the class docstring for shapes."""
-        x = check_image_features(x, "x", self.channels)
+        x = check_image_features(x, "x", self.channels, like=self)
         return x + self.norm2(self.conv2(self.glu(self.norm1(self.conv1(x)))))

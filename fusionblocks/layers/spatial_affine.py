@@ -55,8 +55,8 @@ class SpatialAffine(nn.Module):
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Modulate ``x`` with scale and shift maps computed from ``cond``; see the class docstring."""
-        x = check_image_features(x, "x", self.channels)
-        cond = check_image_features(cond, "cond", self.cond_channels)
+        x = check_image_features(x, "x", self.channels, like=self)
+        cond = check_image_features(cond, "cond", self.cond_channels, like=self)
         check_same_batch(x=x, cond=cond)
         if cond.shape[-2:] != x.shape[-2:]:
             raise ValueError(

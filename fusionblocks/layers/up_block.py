@@ -55,7 +55,7 @@ class UpBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Upsample ``x`` by 2 and convolve; see the class docstring for shapes."""
-        x = check_image_features(x, "x", self.in_channels)
+        x = check_image_features(x, "x", self.in_channels, like=self)
         if self.fused_upsample:
             h = upsample_nearest_conv3x3(x, self.conv.weight)
         else:

@@ -41,7 +41,8 @@ class WordContextAttention(nn.Module):
     ``β_{q,t} = softmax_t(a_{q,t})``; ``c_q = Σ_t β_{q,t} e'_t``.
 
     With ``mask_padding=True`` (the default, as in AttnGAN/DM-GAN) logits of padded words are set to −∞ when a
-    ``mask`` is given, so padded words get no attention and their vectors never reach the output. With
+    ``mask`` is given, and their vectors are replaced by zeros first, so padded words get no attention and whatever
+    they hold (even NaN or Inf) never reaches the output or its gradients. With
     ``mask_padding=False`` the mask is validated but not applied: that is the official FF-GAN behaviour
     ([padded-word masking][ffgan-masking]), where
     padded word vectors (zeros in the official pipeline, hence logit 0) still take part of the softmax mass.
@@ -74,12 +75,14 @@ class WordContextAttention(nn.Module):
         return_attention: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Attend from every pixel of ``x`` over ``words``; see the class docstring for shapes."""
-        x = check_image_features(x, "x", self.channels)
-        words = check_words(words, "words", self.word_dim)
+        x = check_image_features(x, "x", self.channels, like=self)
+        words = check_words(words, "words", self.word_dim, like=self)
         batch = check_same_batch(x=x, words=words)
         if mask is not None:
-            mask = check_mask(mask, "mask", batch, words.shape[1], require_real_token=self.mask_padding)
+            mask = check_mask(mask, "mask", batch, words.shape[1], require_real_token=self.mask_padding, like=self)
         keep = mask if (self.mask_padding and mask is not None) else None
+        if keep is not None:  # excluded, not multiplied by 0: NaN/Inf in a padded slot would survive 0 * NaN
+            words = words.masked_fill(~rearrange(keep, "b t -> b t 1"), 0.0)
 
         height, width = x.shape[-2:]
         keys = self.proj(words)  # (B, T, C): keys and values

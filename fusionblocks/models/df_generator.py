@@ -114,16 +114,16 @@ class DFGenerator(nn.Module):
 
         ``return_attention=False`` returns no FF-Block attention maps (their word attention then runs as SDPA).
         """
-        z = check_tensor(z, "z", ndim=2)
+        z = check_tensor(z, "z", ndim=2, like=self)
         if z.shape[1] != self.z_dim:
             raise ValueError(f"z: expected (B, {self.z_dim}), got shape {tuple(z.shape)}")
-        sentence = check_sentence(sentence, "sentence", self.sentence_dim)
+        sentence = check_sentence(sentence, "sentence", self.sentence_dim, like=self)
         batch = check_same_batch(z=z, sentence=sentence)
         if self.ffblocks:
-            words = check_words(words, "words", self.word_dim)
+            words = check_words(words, "words", self.word_dim, like=self)
             check_same_batch(z=z, words=words)
             if mask is not None:
-                mask = check_mask(mask, "mask", batch, words.shape[1], require_real_token=False)
+                mask = check_mask(mask, "mask", batch, words.shape[1], require_real_token=False, like=self)
         cond = torch.cat([z, sentence.to(z.dtype)], dim=1)
         h = self.fc(z).view(batch, -1, 4, 4)
         attention: list[torch.Tensor] = []

@@ -116,14 +116,14 @@ class StackedGenerator(nn.Module):
             return_attention: False returns no attention maps (``attention == []``), so that word attention can
                 run as ``scaled_dot_product_attention``; training does this, sampling keeps the maps.
         """
-        z = check_tensor(z, "z", ndim=2)
+        z = check_tensor(z, "z", ndim=2, like=self)
         if z.shape[1] != self.z_dim:
             raise ValueError(f"z: expected (B, {self.z_dim}), got shape {tuple(z.shape)}")
-        sentence = check_sentence(sentence, "sentence", self.sentence_dim)
-        words = check_words(words, "words", self.word_dim)
+        sentence = check_sentence(sentence, "sentence", self.sentence_dim, like=self)
+        words = check_words(words, "words", self.word_dim, like=self)
         batch = check_same_batch(z=z, sentence=sentence, words=words)
         if mask is not None:
-            mask = check_mask(mask, "mask", batch, words.shape[1], require_real_token=False)
+            mask = check_mask(mask, "mask", batch, words.shape[1], require_real_token=False, like=self)
 
         c, mu, logvar = self.ca(sentence, sample=sample_ca)
         h = self.init_stage(torch.cat([c, z], dim=1))

@@ -61,7 +61,7 @@ class CondHead(nn.Module):
 
     def forward(self, features: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
         """Return one logit per (image, sentence) pair."""
-        sentence = check_sentence(sentence, "sentence", self.sentence_dim)
+        sentence = check_sentence(sentence, "sentence", self.sentence_dim, like=self)
         check_same_batch(features=features, sentence=sentence)
         tiled = sentence[:, :, None, None].expand(-1, -1, *features.shape[-2:])
         return self.out(self.joint(torch.cat([features, tiled.to(features.dtype)], dim=1))).flatten()
@@ -120,7 +120,7 @@ class StageDiscriminator(nn.Module):
 
     def trunk(self, images: torch.Tensor) -> torch.Tensor:
         """Image → ``(B, feature_channels, 4, 4)`` features."""
-        images = check_images(images, "images", self.image_size)
+        images = check_images(images, "images", self.image_size, like=self)
         h = self.encoder(images)
         for block in self.down:
             h = block(h)

@@ -22,7 +22,7 @@ from .damsm_bilstm import DAMSMTextEncoder, prepare_token_ids
 from .damsm_convert import convert_damsm_text_state_dict, load_damsm_text_encoder
 from .features import TextEncoder, TextFeatures
 from .tokenizer import tokenize
-from .vocabulary import AttnGANCaptions, Vocabulary, load_attngan_captions, safe_unpickle
+from .vocabulary import AttnGANCaptions, UnsafePickleError, Vocabulary, load_attngan_captions, safe_unpickle
 
 __all__ = [
     "TextFeatures",
@@ -31,6 +31,7 @@ __all__ = [
     "AttnGANCaptions",
     "load_attngan_captions",
     "safe_unpickle",
+    "UnsafePickleError",
     "tokenize",
     "MAX_UNKNOWN_FRACTION",
     "VocabularyCoverage",

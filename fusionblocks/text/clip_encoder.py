@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_positive_int
+from .._checks import check_captions, check_positive_int
 from ..registry import register
 from .features import TextEncoder, TextFeatures
 
@@ -160,15 +160,7 @@ class CLIPTextEncoder(TextEncoder):
         Shapes:
             ``B`` strings → ``(B, context_length)`` long.
         """
-        if isinstance(captions, str):
-            raise TypeError("captions: expected a sequence of strings, got a single str (wrap it in a list)")
-        captions = list(captions)
-        if not captions:
-            raise ValueError("captions: expected at least one caption, got an empty sequence")
-        for i, c in enumerate(captions):
-            if not isinstance(c, str):
-                raise TypeError(f"captions: item {i} is {type(c).__name__}, expected str")
-        return self.tokenizer(captions, context_length=self.context_length)
+        return self.tokenizer(check_captions(captions), context_length=self.context_length)
 
     def _token_mask(self, ids: torch.Tensor) -> torch.Tensor:
         if self._eot_id is not None:

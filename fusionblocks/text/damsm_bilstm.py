@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .._checks import check_positive_int
+from .._checks import check_captions, check_positive_int
 from ..registry import register
 from .features import TextEncoder, TextFeatures
 from .vocabulary import Vocabulary
@@ -166,6 +166,7 @@ class DAMSMTextEncoder(TextEncoder):
                 "captions: this DAMSMTextEncoder has no vocabulary, so it cannot encode strings; "
                 "pass vocabulary=... at construction or give token ids and lengths"
             )
+        captions = check_captions(captions)
         ids, lengths = self.vocabulary.encode_batch(captions, max_words=self.max_words)
         device = self.embedding.weight.device
         return ids.to(device), lengths.to(device)

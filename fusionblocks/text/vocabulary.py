@@ -13,9 +13,19 @@ import torch
 
 from .tokenizer import tokenize
 
-__all__ = ["Vocabulary", "AttnGANCaptions", "load_attngan_captions", "safe_unpickle"]
+__all__ = ["Vocabulary", "AttnGANCaptions", "load_attngan_captions", "safe_unpickle", "UnsafePickleError",
+           "MAX_PICKLE_BYTES"]
 
 END_TOKEN = "<end>"
+
+
+# The largest pickle the restricted unpickler reads (the released COCO captions.pickle is about 30 MB).
+MAX_PICKLE_BYTES = 1 << 30
+
+
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
+    """A pickle was refused: it references a disallowed global, would allocate far more than its own size, or is
+    larger than :data:`MAX_PICKLE_BYTES`."""
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -24,7 +34,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
     Plain lists, dicts, strings and ints use pickle opcodes and never reach
     [`find_class`][fusionblocks.text.vocabulary._RestrictedUnpickler.find_class]; the only globals
     allowed are the builtins ``list``/``dict``/``str``/``int``/``bytes`` and ``_codecs.encode`` (how protocol-2
-    pickles written by Python 3 spell a ``bytes`` object).
+    pickles written by Python 3 spell a ``bytes`` object). ``bytes`` may not be called with a size (``bytes(10**8)``
+    would turn a 29-byte pickle into 100 MB), so what comes out is never much larger than what went in.
     """
 
     _ALLOWED = {
@@ -36,12 +47,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(
-                f"path: refusing to load global {module}.{name} from a captions pickle "
+            raise UnsafePickleError(
+                f"refusing to load global {module}.{name} from a pickle "
                 "(only lists, dicts, strings, bytes and ints are allowed)"
             )
         if (module, name) == ("_codecs", "encode"):
             return _latin1_encode
+        if name == "bytes":
+            return _bytes_without_size
         if name == "unicode":
             return str
         if name == "long":
@@ -50,9 +63,18 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
-    if encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError(f"path: unexpected bytes encoding {encoding!r} in pickle")
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafePickleError(f"unexpected bytes encoding {encoding!r} in pickle")
     return text.encode("latin1")
+
+
+def _bytes_without_size(*args: Any) -> bytes:
+    """``bytes(...)`` as a pickle may call it: from a string or a sequence, never a size to allocate."""
+    if args and isinstance(args[0], int):
+        raise UnsafePickleError(
+            f"refusing bytes({args[0]}) in a pickle: it would allocate {args[0]} bytes from a few bytes of input"
+        )
+    return bytes(*args)
 
 
 def _decode_strings(obj: Any) -> Any:
@@ -68,14 +90,20 @@ def _decode_strings(obj: Any) -> Any:
     return obj
 
 
-def safe_unpickle(data: bytes) -> Any:
+def safe_unpickle(data: bytes, *, max_bytes: int = MAX_PICKLE_BYTES) -> Any:
     """Unpickle ``data`` allowing only lists, dicts, tuples, strings, bytes and ints; bytes become ``str``.
 
-    Python-2 pickles (protocol ≤ 2) are read with ``encoding="latin1"``.
+    Python-2 pickles (protocol ≤ 2) are read with ``encoding="latin1"``. Sizes are capped: ``data`` may hold at most
+    ``max_bytes`` bytes, and ``bytes`` may not be called with a size, so the result is never much larger than
+    ``data``.
 
     Raises:
-        pickle.UnpicklingError: the pickle references any other global (e.g. a function).
+        UnsafePickleError: (a ``pickle.UnpicklingError`` and a ``ValueError``) the pickle references any other
+            global (e.g. a function), calls ``bytes(size)``, or is larger than ``max_bytes``.
+        pickle.UnpicklingError, EOFError: the data is not a complete pickle.
     """
+    if len(data) > max_bytes:
+        raise UnsafePickleError(f"refusing a {len(data)}-byte pickle (the limit is max_bytes={max_bytes})")
     return _decode_strings(_RestrictedUnpickler(io.BytesIO(data), encoding="latin1").load())
 
 
@@ -159,12 +187,27 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocabulary":
-        """Read a vocabulary written by [`save`][fusionblocks.text.vocabulary.Vocabulary.save]."""
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        """Read a vocabulary written by [`save`][fusionblocks.text.vocabulary.Vocabulary.save].
+
+        Raises:
+            FileNotFoundError: No such file (named).
+            ValueError: The file is not UTF-8 JSON, not a vocabulary file, or its word list is invalid; the message
+                names the file.
+        """
+        where = f"path: {os.fspath(path)!r}"
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{where}: no such vocabulary file")
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{where} is not a fusionblocks vocabulary JSON file ({exc})") from exc
         if not isinstance(data, dict) or not isinstance(data.get("words"), list):
-            raise ValueError(f"path: {os.fspath(path)!r} is not a fusionblocks vocabulary JSON file")
-        return cls(data["words"])
+            raise ValueError(f"{where} is not a fusionblocks vocabulary JSON file (expected {{\"words\": [...]}})")
+        try:
+            return cls(data["words"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: invalid vocabulary: {exc}") from exc
 
     # ------------------------------------------------------------------ use
     def __len__(self) -> int:
@@ -262,26 +305,40 @@ def load_attngan_captions(path: str | os.PathLike) -> AttnGANCaptions:
         path: The pickle file.
 
     Raises:
-        pickle.UnpicklingError: the file references a disallowed global.
-        ValueError: the content does not have the AttnGAN layout, or ``ixtoword``/``wordtoix`` disagree.
+        FileNotFoundError: No such file (named).
+        UnsafePickleError: the file references a disallowed global or is too large (a ``ValueError`` naming the file).
+        ValueError: the file is not a complete pickle, the content does not have the AttnGAN layout, or
+            ``ixtoword``/``wordtoix`` disagree; every message names the file.
     """
+    where = f"path: {os.fspath(path)!r}"
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{where}: no such captions pickle")
     with open(path, "rb") as f:
-        data = safe_unpickle(f.read())
+        raw = f.read()
+    try:
+        data = safe_unpickle(raw)
+    except UnsafePickleError as exc:
+        raise UnsafePickleError(f"{where}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - a corrupt pickle can raise almost anything; all mean "not readable"
+        raise ValueError(f"{where} is not a readable captions pickle ({type(exc).__name__}: {exc})") from exc
     if not isinstance(data, (list, tuple)) or len(data) != 4:
         raise ValueError(
-            f"path: expected [train_caps, test_caps, ixtoword, wordtoix] in {os.fspath(path)!r}, "
+            f"{where}: expected [train_caps, test_caps, ixtoword, wordtoix], "
             f"got {type(data).__name__}" + (f" of length {len(data)}" if isinstance(data, (list, tuple)) else "")
         )
     train, test, ixtoword, wordtoix = data
     if not isinstance(ixtoword, dict) or not isinstance(wordtoix, dict):
-        raise ValueError("path: ixtoword and wordtoix must be dicts")
-    vocabulary = Vocabulary.from_ixtoword({int(k): v for k, v in ixtoword.items()})
-    for word, ix in wordtoix.items():
-        if vocabulary.stoi.get(word) != int(ix):
-            raise ValueError(f"path: wordtoix[{word!r}] = {ix} disagrees with ixtoword")
-    caps = []
-    for name, split in (("train_caps", train), ("test_caps", test)):
-        if not isinstance(split, (list, tuple)):
-            raise ValueError(f"path: {name} must be a list of captions, got {type(split).__name__}")
-        caps.append([[int(i) for i in cap] for cap in split])
+        raise ValueError(f"{where}: ixtoword and wordtoix must be dicts")
+    try:
+        vocabulary = Vocabulary.from_ixtoword({int(k): v for k, v in ixtoword.items()})
+        for word, ix in wordtoix.items():
+            if vocabulary.stoi.get(word) != int(ix):
+                raise ValueError(f"wordtoix[{word!r}] = {ix} disagrees with ixtoword")
+        caps = []
+        for name, split in (("train_caps", train), ("test_caps", test)):
+            if not isinstance(split, (list, tuple)):
+                raise ValueError(f"{name} must be a list of captions, got {type(split).__name__}")
+            caps.append([[int(i) for i in cap] for cap in split])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from exc
     return AttnGANCaptions(train=caps[0], test=caps[1], vocabulary=vocabulary)

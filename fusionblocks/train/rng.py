@@ -25,7 +25,20 @@ def _list_to_bytes(values: list[int]) -> torch.Tensor:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch (all devices), Python's ``random`` and NumPy's global generator.
+    """Seed torch (all devices), Python's ``random`` and NumPy's global generator: the one call that makes a run
+    reproducible.
+
+    Call it once, *before* building the model: the random initial weights come from torch's global generator, so
+    building first gives every run different weights. ``fusionblocks train --seed N`` does exactly this, and two
+    fresh runs with the same seed then give bit-identical weights, metrics and samples on the CPU (model
+    initialisation, data order and noise). The :class:`~fusionblocks.train.trainer.Trainer` re-seeds with
+    ``seed + rank`` for the training loop itself, and datasets take their own ``seed``. On GPUs also pass
+    ``TrainerConfig(deterministic=True)`` for bit-identical runs.
+
+    Example:
+        >>> seed_everything(0)
+        >>> gan = build_ffgan("tiny64")      # same weights in every run
+        >>> Trainer(gan, CaptionedShapes(512, seed=0), "runs/x", TrainerConfig(seed=0)).fit()
 
     Args:
         seed: A non-negative integer.

@@ -9,6 +9,7 @@ from typing import Any, Callable, ContextManager, Sequence
 import torch
 from torch import nn
 
+from .._checks import check_positive_int
 from .._signatures import wrapped_module_accepts_keyword
 from ..text.coverage import warn_unknown_words
 from .distributed import unwrap
@@ -102,6 +103,9 @@ def generate(
     """
     if isinstance(captions, str) or not len(captions):
         raise ValueError("captions: expected a non-empty sequence of strings")
+    check_positive_int(batch_size, "batch_size")
+    if truncation is not None and not (isinstance(truncation, (int, float)) and 0 < truncation < float("inf")):
+        raise ValueError(f"truncation: expected a finite number > 0 or None, got {truncation!r}")
     if all(isinstance(c, str) for c in captions):
         warn_unknown_words(getattr(unwrap(text_encoder), "vocabulary", None), captions, stacklevel=2)
     device = next(generator.parameters()).device
