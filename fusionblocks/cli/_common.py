@@ -9,7 +9,7 @@ from .._precision import PRECISIONS
 
 __all__ = [
     "add_device_args", "apply_threads", "read_captions", "positive_int", "non_negative_int", "positive_float",
-    "writable_file",
+    "writable_file", "check_folder_path",
 ]
 
 
@@ -61,6 +61,25 @@ def positive_float(text: str) -> float:
     return value
 
 
+def check_folder_path(path: str | Path, flag: str) -> Path:
+    """``path`` must be a folder or creatable as one: no existing file at it or at any of its parents.
+
+    Raises:
+        ValueError: Naming the flag and the file in the way.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    path = Path(path)
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                what = "is a file" if candidate == path else f"is a file, so {path} cannot be created"
+                raise ValueError(f"{flag}: {candidate} {what}; expected a folder")
+            break
+    return path
+
+
 def writable_file(path: str | Path, flag: str) -> Path:
     """Check before any work that ``path`` can be written (its folder is created); returns it as a ``Path``.
 
@@ -76,6 +95,7 @@ def writable_file(path: str | Path, flag: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{flag}: {path} is a folder; expected a file name")
+    check_folder_path(path.parent, flag)
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
     with open(path, "ab"):

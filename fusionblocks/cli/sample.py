@@ -14,7 +14,15 @@ import sys
 import warnings
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, non_negative_int, positive_float, positive_int, read_captions
+from ._common import (
+    add_device_args,
+    apply_threads,
+    check_folder_path,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    read_captions,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -72,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
     from ..train.restore import load_gan
 
     captions = read_captions(args.caption, args.captions)
+    out = check_folder_path(args.out, "--out")  # before loading and sampling
     device = select_device(args.device)
     precision = resolve_precision(args.precision, device) if args.precision != "auto" else "fp32"
     gan, ck = load_gan(args.checkpoint, device=device, use_ema=not args.no_ema)
-    out = Path(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         files = sample_to_folder(gan, captions, out, num=args.num, seed=args.seed, truncation=args.truncation,

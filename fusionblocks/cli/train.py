@@ -21,7 +21,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, non_negative_int, positive_int
+from ._common import add_device_args, apply_threads, check_folder_path, non_negative_int, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("give --preset NAME or --config FILE (or --out DIR --resume for an existing run)")
         spec = load_checkpoint(source, groups=[], load_optimizers=False).config
     config = resolve_config(spec, overrides)
-    out = out or Path("runs") / config.name
+    out = check_folder_path(out or Path("runs") / config.name, "--out")
     resuming = bool(args.resume) and (isinstance(args.resume, str) or bool(list_checkpoints(out)))
     if not resuming:  # a resumed run restores the encoders it started with from its checkpoint
         require_pretrained_encoders(config, allow_random=args.allow_random_encoders)

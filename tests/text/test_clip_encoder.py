@@ -125,3 +125,16 @@ def test_bad_captions(encoder: CLIPTextEncoder) -> None:
         encoder([])
     with pytest.raises(ValueError, match="captions"):
         encoder(torch.zeros(2, 3, 4, dtype=torch.long))
+
+
+def test_empty_caption_is_refused_like_every_text_encoder(encoder: CLIPTextEncoder) -> None:
+    from fusionblocks.text import DAMSMTextEncoder, Vocabulary
+
+    damsm = DAMSMTextEncoder(3, vocabulary=Vocabulary(["<end>", "a", "b"]))
+    for captions in ([""], ["a small red circle", "   "]):
+        with pytest.raises(ValueError) as clip_error:
+            encoder(captions)
+        with pytest.raises(ValueError) as damsm_error:
+            damsm(captions)
+        assert str(clip_error.value) == str(damsm_error.value)
+        assert "empty or blank" in str(clip_error.value)
