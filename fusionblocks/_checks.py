@@ -84,7 +84,7 @@ def check_tensor(
     value: object, name: str, *, ndim: int | None = None, floating: bool = True, like: Like = None
 ) -> torch.Tensor:
     """Check that ``value`` is a tensor of rank ``ndim`` (and floating point if ``floating``); with ``like``,
-    also its device and dtype (:func:`check_like`)."""
+    also its device and dtype ([`check_like`][fusionblocks._checks.check_like])."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
     if ndim is not None and value.ndim != ndim:
@@ -178,9 +178,6 @@ def check_captions(captions: object, name: str = "captions") -> list[str]:
     """``captions`` must be a non-empty sequence of strings, each with at least one non-space character.
 
     Every text encoder runs this on string input, so an empty caption fails the same way whatever the encoder.
-
-    Shapes:
-        Not tensor-valued.
     """
     if isinstance(captions, str):
         raise TypeError(f"{name}: expected a sequence of strings, got a single str (wrap it in a list)")

@@ -1,15 +1,16 @@
 """Fault injection for reliability tests: kill the process or fail a write at a named point.
 
-The library calls :func:`fault_point` at the moments where a crash matters (between the files of a checkpoint,
-before ``latest.json`` moves, while pruning, ...). Normally that is one dictionary lookup and nothing else. When
-the environment variable ``FUSIONBLOCKS_FAULT`` names the point, the fault happens there:
+The library calls [`fault_point`][fusionblocks._faults.fault_point] at the moments where a crash matters (between
+the files of a checkpoint, before ``latest.json`` moves, while pruning, ...). Normally that is one dictionary lookup
+and nothing else. When the environment variable ``FUSIONBLOCKS_FAULT`` names the point, the fault happens there:
 
 ``FUSIONBLOCKS_FAULT="POINT[@N][:ACTION]"``
     ``POINT`` is a point name (``checkpoint.before_meta`` ...) and matches exactly; ``@N`` fires on the N-th time the
     point is reached in this process (default: the first); ``ACTION`` is ``kill`` (SIGKILL the process, the
     default) or ``enospc`` (raise ``OSError(ENOSPC)``, as a full disk would).
 
-Points used by the library are listed in :data:`FAULT_POINTS`; the reliability suite drives every one of them.
+Points used by the library are listed in [`FAULT_POINTS`][fusionblocks._faults.FAULT_POINTS]; the reliability suite
+drives every one of them.
 """
 
 from __future__ import annotations
@@ -41,13 +42,10 @@ def fault_point(name: str) -> None:
     """Inject the fault configured in ``FUSIONBLOCKS_FAULT`` if it names ``name``; otherwise do nothing.
 
     Args:
-        name: One of :data:`FAULT_POINTS`.
+        name: One of [`FAULT_POINTS`][fusionblocks._faults.FAULT_POINTS].
 
     Raises:
         OSError: With ``errno.ENOSPC`` when the configured action is ``enospc``.
-
-    Shapes:
-        Not tensor-valued.
     """
     spec = os.environ.get(FAULT_ENV)
     if not spec:

@@ -10,15 +10,15 @@ Components are registered under namespaced, lower-case, dotted names (``ffgan.ff
 
     block = create("layer", "mylab.gated_fusion", channels=64, word_dim=256)
 
-Third-party distributions publish components through the entry-point group
-``fusionblocks.plugins``; each entry point names a module (or a callable) that registers its
-components when imported/called. Discovery is lazy (on the first lookup) and is turned off with
-the environment variable ``FUSIONBLOCKS_DISABLE_PLUGINS=1``. A plugin that fails to load (an import
-error, a name registered twice) is skipped with one :class:`PluginWarning` naming it, and whatever
-it had registered is rolled back, so commands that do not need it keep working;
-``FUSIONBLOCKS_STRICT_PLUGINS=1`` (or ``load_plugins(strict=True)``) makes that a :class:`PluginError`.
-Every entry records where it came from (``"fusionblocks"``, a plugin's distribution, or the
-registering module) and which entry it replaced with ``override=True`` (see :func:`describe`).
+Third-party distributions publish components through the entry-point group ``fusionblocks.plugins``; each entry
+point names a module (or a callable) that registers its components when imported/called. Discovery is lazy (on the
+first lookup) and is turned off with the environment variable ``FUSIONBLOCKS_DISABLE_PLUGINS=1``. A plugin that
+fails to load (an import error, a name registered twice) is skipped with one
+[`PluginWarning`][fusionblocks.registry.PluginWarning] naming it, and whatever it had registered is rolled back, so
+commands that do not need it keep working; ``FUSIONBLOCKS_STRICT_PLUGINS=1`` (or ``load_plugins(strict=True)``)
+makes that a [`PluginError`][fusionblocks.registry.PluginError]. Every entry records where it came from
+(``"fusionblocks"``, a plugin's distribution, or the registering module) and which entry it replaced with
+``override=True`` (see [`describe`][fusionblocks.registry.describe]).
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ class PluginWarning(UserWarning):
 
 
 class ComponentArgumentError(TypeError):
-    """:func:`create` got a keyword the component does not accept, or lacks a required one (names them)."""
+    """[`create`][fusionblocks.registry.create] got a keyword the component does not accept, or lacks a required
+    one (names them)."""
 
 
 @dataclass
@@ -300,7 +301,7 @@ def get(kind: str, name: str) -> Callable[..., Any]:
 
 
 def describe(kind: str, name: str) -> dict[str, Any]:
-    """Where a component comes from and what it replaced (see :meth:`Registry.describe`)."""
+    """Where a component comes from and what it replaced (see [`describe`][fusionblocks.registry.Registry.describe])."""
     return get_registry(kind).describe(name)
 
 
@@ -363,14 +364,15 @@ def load_plugins(force: bool = False, *, strict: bool | None = None) -> list[str
     loaded again (a callable plugin would otherwise register its names twice). Returns the
     entry-point names loaded by this call.
 
-    A plugin that raises while loading (including registering a name that is already taken) has
-    everything it registered rolled back. By default it is then skipped with one
-    :class:`PluginWarning` naming the entry point and its distribution, so that commands that do not
-    need it keep working; see :func:`plugin_report` for what loaded and what failed.
+    A plugin that raises while loading (including registering a name that is already taken) has everything it
+    registered rolled back. By default it is then skipped with one
+    [`PluginWarning`][fusionblocks.registry.PluginWarning] naming the entry point and its distribution, so that
+    commands that do not need it keep working; see [`plugin_report`][fusionblocks.registry.plugin_report] for what
+    loaded and what failed.
 
     Args:
-        force: Look for entry points again (newly installed distributions).
-        strict: Raise :class:`PluginError` instead of warning. Default: the environment variable
+        force: Look for entry points again (newly installed distributions). strict: Raise
+        [`PluginError`][fusionblocks.registry.PluginError] instead of warning. Default: the environment variable
             ``FUSIONBLOCKS_STRICT_PLUGINS=1``.
 
     Raises:

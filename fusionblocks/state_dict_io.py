@@ -1,10 +1,11 @@
 """Read a weights file (``.safetensors`` or a ``torch.save`` file) into a plain state dict, with errors naming it.
 
 Every loader of external weights (DAMSM encoders, Inception for the metrics, official FF-GAN checkpoints, the image
-encoder of a config) goes through :func:`read_state_dict`, so they all accept the same formats and fail the same
-way: a missing file raises :class:`FileNotFoundError`, and a file that is corrupt, truncated, of another format, or
-holds something other than tensors raises :class:`ValueError`; both messages name the argument and the file.
-Pickled files are read with ``torch.load(weights_only=True)``: a file that would run code is refused, never run.
+encoder of a config) goes through [`read_state_dict`][fusionblocks.state_dict_io.read_state_dict], so they all
+accept the same formats and fail the same way: a missing file raises ``FileNotFoundError``, and a file that is
+corrupt, truncated, of another format, or holds something other than tensors raises ``ValueError``; both messages
+name the argument and the file. Pickled files are read with ``torch.load(weights_only=True)``: a file that would run
+code is refused, never run.
 """
 
 from __future__ import annotations
@@ -49,9 +50,6 @@ def read_state_dict(
         FileNotFoundError: No file at the path.
         ValueError: The file is unreadable, corrupt, of an unknown format, holds no mapping, or holds non-tensor
             entries; the message names ``name`` and the path.
-
-    Shapes:
-        Not tensor-valued (tensors keep the shapes they were saved with).
     """
     if isinstance(source, Mapping):
         state: object = dict(source)

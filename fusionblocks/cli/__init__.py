@@ -60,13 +60,10 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """The exception types the CLI reports as user errors (one line, exit 2) rather than as bugs (traceback).
 
     Bad arguments and config values (``ValueError`` and its subclasses such as ``ConfigError``, ``KeyError`` for
-    unknown names, :class:`~fusionblocks.registry.ComponentArgumentError` for wrong component keywords), files that
-    are missing, unreadable, corrupt or unwritable (``OSError``, including a full disk;
-    :class:`~fusionblocks.train.checkpoint.CheckpointError`, YAML and pickle errors), run folders in use and
-    plugins that fail to load. Anything else is a bug and keeps its traceback.
-
-    Shapes:
-        Not tensor-valued.
+    unknown names, [`ComponentArgumentError`][fusionblocks.registry.ComponentArgumentError] for wrong component
+    keywords), files that are missing, unreadable, corrupt or unwritable (``OSError``, including a full disk;
+    [`CheckpointError`][fusionblocks.train.checkpoint.CheckpointError], YAML and pickle errors), run folders in use
+    and plugins that fail to load. Anything else is a bug and keeps its traceback.
     """
     import pickle
 
@@ -82,9 +79,6 @@ def user_error_types() -> tuple[type[BaseException], ...]:
 
 def describe_user_error(exc: BaseException) -> str:
     """One line saying what went wrong, naming the file for I/O errors.
-
-    Shapes:
-        Not tensor-valued.
     """
     if isinstance(exc, KeyError) and exc.args:
         return _one_line(str(exc.args[0]))
@@ -117,11 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Errors the user can fix (bad arguments or config values, missing, corrupt or unwritable files, a full disk, a
     run folder in use, a broken plugin) are printed as one line ``fusionblocks <command>: error: ...`` naming the
-    argument or file, with exit status 2 (:func:`user_error_types`); ``--debug`` (or ``FUSIONBLOCKS_DEBUG=1``)
-    shows their traceback too. Anything else is a bug and propagates with its traceback.
-
-    Shapes:
-        Not tensor-valued.
+    argument or file, with exit status 2 ([`user_error_types`][fusionblocks.cli.user_error_types]); ``--debug`` (or
+    ``FUSIONBLOCKS_DEBUG=1``) shows their traceback too. Anything else is a bug and propagates with its traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -22,9 +22,6 @@ def _integer(text: str) -> int:
 
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (``--batch-size 0`` is a usage error, exit 2).
-
-    Shapes:
-        Not tensor-valued.
     """
     value = _integer(text)
     if value < 1:
@@ -34,9 +31,6 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0.
-
-    Shapes:
-        Not tensor-valued.
     """
     value = _integer(text)
     if value < 0:
@@ -46,9 +40,6 @@ def non_negative_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0.
-
-    Shapes:
-        Not tensor-valued.
     """
     import math
 
@@ -66,9 +57,6 @@ def check_folder_path(path: str | Path, flag: str) -> Path:
 
     Raises:
         ValueError: Naming the flag and the file in the way.
-
-    Shapes:
-        Not tensor-valued.
     """
     path = Path(path)
     for candidate in (path, *path.parents):
@@ -86,9 +74,6 @@ def writable_file(path: str | Path, flag: str) -> Path:
     Raises:
         OSError: The folder cannot be created or the file cannot be opened for writing (names the path).
         ValueError: ``path`` is an existing folder.
-
-    Shapes:
-        Not tensor-valued.
     """
     import os
 

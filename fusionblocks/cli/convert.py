@@ -115,9 +115,9 @@ def _convert_encoders(args: argparse.Namespace) -> int:
         modules["text_encoder"] = load_damsm_text_encoder(args.text_encoder, vocabulary=vocabulary, max_words=None)
     if args.image_encoder:
         from ..image.damsm_convert import convert_damsm_image_state_dict
-        from ..image.damsm_inception import read_weights
+        from ..state_dict_io import read_state_dict
 
-        state = convert_damsm_image_state_dict(read_weights(args.image_encoder, "--image-encoder"))
+        state = convert_damsm_image_state_dict(read_state_dict(args.image_encoder, "--image-encoder"))
         modules["image_encoder"] = state if not any(k.startswith("backbone.") for k in state) else \
             load_damsm_image_encoder(state).state_dict()
     out.mkdir(parents=True, exist_ok=True)

@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--config", help="YAML config file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.batch_size=8 (repeatable)")
-    p.add_argument("--steps", type=positive_int, help="total training steps (= --set train.steps=N; default: the config's "
-                   "train.steps, or train.epochs)")
+    p.add_argument("--steps", type=positive_int,
+                   help="total training steps (= --set train.steps=N; default: the config's train.steps, or "
+                   "train.epochs)")
     p.add_argument("--out", help="run folder (default: runs/<config name>)")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
                    help="continue from the newest checkpoint in --out, or from the given checkpoint folder")
@@ -43,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-workers", type=non_negative_int, help="DataLoader workers (= --set data.num_workers=N)")
     p.add_argument("--log-every", type=positive_int, help="= --set train.log_every=N")
     p.add_argument("--sample-every", type=non_negative_int, help="= --set train.sample_every=N (0: only at the end)")
-    p.add_argument("--checkpoint-every", type=non_negative_int, help="= --set train.checkpoint_every=N (0: only at the end)")
+    p.add_argument("--checkpoint-every", type=non_negative_int,
+                   help="= --set train.checkpoint_every=N (0: only at the end)")
     p.add_argument("--keep", type=positive_int, default=2, help="checkpoints to keep (default 2)")
     p.add_argument("--compile", action="store_true", help="torch.compile the generator and discriminators")
     p.add_argument("--channels-last", action="store_true", help="channels-last memory format")

@@ -24,9 +24,6 @@ _umask_lock = threading.Lock()
 
 def file_mode() -> int:
     """The permission bits a newly created file gets: ``0o666`` minus the current umask.
-
-    Shapes:
-        Not tensor-valued.
     """
     with _umask_lock:  # the only portable way to read the umask is to set it and put it back
         mask = os.umask(0o022)

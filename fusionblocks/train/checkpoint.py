@@ -15,7 +15,7 @@ save never damages the previous checkpoint. Older checkpoints are pruned after t
 disk is short of space, the ones that would be pruned anyway go first; the newest complete one always stays).
 A state holding NaN or Inf is refused before anything is written. Saves hold the run folder's lock and clean up what
 killed saves left behind. On load, every file listed in ``meta.json`` is checked (present, size, SHA-256) and any
-failure raises :class:`CheckpointError` naming the file.
+failure raises [`CheckpointError`][fusionblocks.train.checkpoint.CheckpointError] naming the file.
 """
 
 from __future__ import annotations
@@ -200,10 +200,11 @@ def save_checkpoint(
 
     Before anything is written, every floating-point tensor (weights, EMA, optimiser state) is checked for NaN/Inf
     (one fused reduction per group): a non-finite state is refused, so it never becomes ``latest`` and never causes
-    a good checkpoint to be pruned. The save holds the run folder's lock (:class:`~.run_lock.RunFolderLock`,
-    re-entrant for a trainer that already holds it), first removes what interrupted saves left behind, and when the
-    file system has less free space than the new checkpoint needs, prunes the checkpoints that would be pruned
-    after the write anyway *before* writing (always keeping the newest complete one).
+    a good checkpoint to be pruned. The save holds the run folder's lock
+    ([`RunFolderLock`][fusionblocks.train.run_lock.RunFolderLock], re-entrant for a trainer that already holds it),
+    first removes what interrupted saves left behind, and when the file system has less free space than the new
+    checkpoint needs, prunes the checkpoints that would be pruned after the write anyway *before* writing (always
+    keeping the newest complete one).
 
     Args:
         run_dir: The run folder; checkpoints go to ``run_dir/checkpoints``.
@@ -484,9 +485,6 @@ def check_finite_checkpoint(checkpoint: Checkpoint, groups: list[str] | None = N
 
     Raises:
         NonFiniteCheckpointError: Naming the checkpoint, the groups and a few tensor names.
-
-    Shapes:
-        Not tensor-valued.
     """
     wanted = list(checkpoint.tensors) if groups is None else [g for g in groups if g in checkpoint.tensors]
     bad = nonfinite_groups({g: checkpoint.tensors[g] for g in wanted})

@@ -60,9 +60,6 @@ def nonfinite_groups(groups: Mapping[str, Mapping[str, object]]) -> dict[str, li
 
 def describe_nonfinite(bad: Mapping[str, list[str]], limit: int = 3) -> str:
     """``"generator (fc.weight, bn.bias, +2 more), optimizer g (...)"`` for error messages.
-
-    Shapes:
-        Not tensor-valued.
     """
     parts = []
     for group, keys in bad.items():

@@ -40,9 +40,6 @@ def load_gan(
         CheckpointError: Missing, truncated or corrupt files (named), or a checkpoint without a model config.
         NonFiniteCheckpointError: The weights to be used hold NaN or Inf (a diverged run); names the tensors.
         ModelMismatchError: The saved tensors do not fit the model its config builds; names the keys.
-
-    Shapes:
-        Not tensor-valued.
     """
     from ..ffgan import FFGANConfig, build_ffgan
 

@@ -31,7 +31,7 @@ def seed_everything(seed: int) -> None:
     Call it once, *before* building the model: the random initial weights come from torch's global generator, so
     building first gives every run different weights. ``fusionblocks train --seed N`` does exactly this, and two
     fresh runs with the same seed then give bit-identical weights, metrics and samples on the CPU (model
-    initialisation, data order and noise). The :class:`~fusionblocks.train.trainer.Trainer` re-seeds with
+    initialisation, data order and noise). The [`Trainer`][fusionblocks.train.trainer.Trainer] re-seeds with
     ``seed + rank`` for the training loop itself, and datasets take their own ``seed``. On GPUs also pass
     ``TrainerConfig(deterministic=True)`` for bit-identical runs.
 

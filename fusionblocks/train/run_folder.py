@@ -1,11 +1,11 @@
 """Housekeeping of a run's ``checkpoints`` folder: listing, cleaning up after crashes, pruning, free space.
 
-Only complete step folders (holding ``meta.json``) count as checkpoints. Everything else a crash can leave behind
-is removed by :func:`clean_checkpoint_folder`, which the next save calls while it holds the run folder's lock:
-temporary step folders (``.step_*``), step folders a killed prune had started to delete (no ``meta.json`` any
-more) and temporary files of interrupted atomic writes (``.latest.json.*.tmp``).
-Pruning first renames a folder to a hidden name and then deletes it, so a kill during pruning never leaves a
-half-deleted folder that looks like a checkpoint.
+Only complete step folders (holding ``meta.json``) count as checkpoints. Everything else a crash can leave behind is
+removed by [`clean_checkpoint_folder`][fusionblocks.train.run_folder.clean_checkpoint_folder], which the next save
+calls while it holds the run folder's lock: temporary step folders (``.step_*``), step folders a killed prune had
+started to delete (no ``meta.json`` any more) and temporary files of interrupted atomic writes
+(``.latest.json.*.tmp``). Pruning first renames a folder to a hidden name and then deletes it, so a kill during
+pruning never leaves a half-deleted folder that looks like a checkpoint.
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ def _step_of(path: Path) -> int:
 
 def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
     """Step folders under ``run_dir/checkpoints`` (complete ones only), oldest first.
-
-    Shapes:
-        Not tensor-valued.
     """
     root = Path(run_dir) / "checkpoints"
     if not root.is_dir():
@@ -45,9 +42,6 @@ def clean_checkpoint_folder(root: Path) -> list[Path]:
     """Remove what interrupted saves and prunes left in ``root`` (a ``checkpoints`` folder); returns what went.
 
     Call only while holding the run folder's lock: another writer's temporary files would look stale too.
-
-    Shapes:
-        Not tensor-valued.
     """
     removed: list[Path] = []
     if not root.is_dir():
@@ -68,9 +62,6 @@ def prune_checkpoints(run_dir: str | os.PathLike[str], keep: int, *, protect: Pa
     """Delete all but the newest ``keep`` complete checkpoints (never ``protect``); returns the deleted folders.
 
     Each folder is renamed to a hidden name before it is deleted.
-
-    Shapes:
-        Not tensor-valued.
     """
     found = list_checkpoints(run_dir)
     doomed = [p for p in found[: max(0, len(found) - keep)] if p != protect]
@@ -84,8 +75,5 @@ def prune_checkpoints(run_dir: str | os.PathLike[str], keep: int, *, protect: Pa
 
 def free_bytes(path: str | os.PathLike[str]) -> int:
     """Bytes free for an unprivileged writer on the file system holding ``path``.
-
-    Shapes:
-        Not tensor-valued.
     """
     return shutil.disk_usage(path).free

@@ -4,7 +4,7 @@ A training run holds the lock from before it reads its checkpoints until it has 
 ``fusionblocks train --out RUN`` (or ``--resume``) exits at once, naming the process that holds the folder, instead
 of the two runs deleting each other's files. The lock is released by the kernel when the holder exits, even after
 ``kill -9``, so a stale lock file never blocks a later run. Within one process the lock is re-entrant: the trainer
-and :func:`~fusionblocks.train.checkpoint.save_checkpoint` can both take it.
+and [`save_checkpoint`][fusionblocks.train.checkpoint.save_checkpoint] can both take it.
 """
 
 from __future__ import annotations

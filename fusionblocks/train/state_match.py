@@ -81,7 +81,8 @@ def load_matching_state_dict(
     """
     differences = state_dict_differences(module.state_dict(), state_dict)
     if differences:
-        shown = "; ".join(differences[:limit]) + (f"; +{len(differences) - limit} more" if len(differences) > limit else "")
+        more = f"; +{len(differences) - limit} more" if len(differences) > limit else ""
+        shown = "; ".join(differences[:limit]) + more
         raise ModelMismatchError(
             f"{source}: the saved {group} does not fit the model built from the current config "
             f"({len(differences)} differing key(s): {shown}); resume or load with the config it was trained with",

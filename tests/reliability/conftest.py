@@ -14,6 +14,7 @@ TINY = [
     "--set", "image.kwargs={image_size: 16, region_size: 4, channels: [8, 16]}",
     "--set", "data.kwargs.size=16", "--set", "data.kwargs.max_objects=1",
     "--batch-size", "4", "--precision", "fp32", "--device", "cpu", "--no-progress", "--threads", "1",
+    "--allow-random-encoders",
 ]
 
 
