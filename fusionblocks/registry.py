@@ -371,9 +371,9 @@ def load_plugins(force: bool = False, *, strict: bool | None = None) -> list[str
     loaded and what failed.
 
     Args:
-        force: Look for entry points again (newly installed distributions). strict: Raise
-        [`PluginError`][fusionblocks.registry.PluginError] instead of warning. Default: the environment variable
-            ``FUSIONBLOCKS_STRICT_PLUGINS=1``.
+        force: Look for entry points again (newly installed distributions).
+        strict: Raise [`PluginError`][fusionblocks.registry.PluginError] instead of warning. Default: the
+            environment variable ``FUSIONBLOCKS_STRICT_PLUGINS=1``.
 
     Raises:
         PluginError: (strict mode) a plugin failed to load; the message names the entry point and the

@@ -35,20 +35,20 @@ class _RunsCode:
         return (os.system, ("touch PWNED",))
 
 
-@pytest.mark.parametrize(
-    "name, content, message",
-    [
-        ("w.safetensors", b"not a safetensors file at all", "not a readable .safetensors file"),
-        ("w.safetensors", b"", "not a readable .safetensors file"),
-        ("w.pth", b"\x00garbage" * 20, "not a readable PyTorch weights file"),
-        ("w.pth", b"", "not a readable PyTorch weights file"),
-        ("w.pth", "truncated", "not a readable PyTorch weights file"),
-        ("w.pth", b"hello world" * 20, "not a readable PyTorch weights file"),
-        ("w.pth", pickle.dumps(_RunsCode()), "not a readable PyTorch weights file"),
-        ("w.pth", "list", "does not hold a state dict"),
-        ("w.pth", "strings", "non-tensor entries"),
-    ],
-)
+BAD_FILES = [  # (file name, content, what the message must say)
+    ("w.safetensors", b"not a safetensors file at all", "not a readable .safetensors file"),
+    ("w.safetensors", b"", "not a readable .safetensors file"),
+    ("w.pth", b"\x00garbage" * 20, "not a readable PyTorch weights file"),
+    ("w.pth", b"", "not a readable PyTorch weights file"),
+    ("w.pth", "truncated", "not a readable PyTorch weights file"),
+    ("w.pth", b"hello world" * 20, "not a readable PyTorch weights file"),
+    ("w.pth", pickle.dumps(_RunsCode()), "not a readable PyTorch weights file"),
+    ("w.pth", "list", "does not hold a state dict"),
+    ("w.pth", "strings", "non-tensor entries"),
+]
+
+
+@pytest.mark.parametrize("name, content, message", BAD_FILES)
 def test_bad_files_raise_value_error_naming_the_file(tmp_path, monkeypatch, name, content, message) -> None:
     monkeypatch.chdir(tmp_path)
     path = tmp_path / name

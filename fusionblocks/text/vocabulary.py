@@ -25,7 +25,7 @@ MAX_PICKLE_BYTES = 1 << 30
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
     """A pickle was refused: it references a disallowed global, would allocate far more than its own size, or is
-    larger than [`MAX_PICKLE_BYTES`][fusionblocks.text.vocabulary.MAX_PICKLE_BYTES]."""
+    larger than ``MAX_PICKLE_BYTES`` (1 GiB)."""
 
 
 class _RestrictedUnpickler(pickle.Unpickler):

@@ -23,8 +23,8 @@ from .conftest import TINY
 
 # (id, argv, what the error line must contain); {run} = a trained run folder, {w} = a scratch folder with the
 # prepared bad files (see _prepare), {file} = a plain file standing where a folder is needed
-TABLE: list[tuple[str, list[str], str]] = [
-    # --- sizes and numbers on the command line
+Row = tuple[str, list[str], str]
+SIZES: list[Row] = [  # sizes and numbers on the command line
     ("batch-size 0", ["train", *TINY, "--batch-size", "0", "--out", "{w}/r"], "--batch-size: expected a positive"),
     ("batch-size -1", ["train", *TINY, "--batch-size", "-1", "--out", "{w}/r"], "--batch-size: expected a positive"),
     ("batch-size abc", ["train", *TINY, "--batch-size", "abc", "--out", "{w}/r"], "--batch-size: expected an integer"),
@@ -56,7 +56,8 @@ TABLE: list[tuple[str, list[str], str]] = [
     ("unknown command", ["trian"], "invalid choice: 'trian'"),
     ("device nonsense", ["sample", "--checkpoint", "{run}", "--caption", "a", "--out", "{w}/s", "--device", "bogus"],
      "device"),
-    # --- names and config values
+]
+NAMES: list[Row] = [  # names and config values
     ("list bad kind", ["list", "layers"], "KIND: expected one of"),
     ("unknown preset", ["train", "--preset", "tiny65", "--out", "{w}/r"], "unknown model 'tiny65'"),
     ("unknown config key", ["train", *TINY, "--set", "model.ngff=3", "--out", "{w}/r"], "model.ngff"),
@@ -67,13 +68,15 @@ TABLE: list[tuple[str, list[str], str]] = [
     ("no preset, no resume", ["train", "--out", "{w}/r"], "--preset"),
     ("resume of nothing", ["train", "--out", "{w}/empty", "--resume"], "--preset"),
     ("run folder exists", ["train", *TINY, "--steps", "2", "--out", "{run}"], "already holds checkpoints"),
-    # --- captions
+]
+CAPTIONS: list[Row] = [
     ("empty caption", ["sample", "--checkpoint", "{run}", "--caption", "", "--out", "{w}/s"], "empty or blank"),
     ("blank caption", ["sample", "--checkpoint", "{run}", "--caption", "   ", "--out", "{w}/s"], "empty or blank"),
     ("no caption", ["sample", "--checkpoint", "{run}", "--out", "{w}/s"], "--caption"),
     ("missing captions file", ["sample", "--checkpoint", "{run}", "--captions", "{w}/nope.txt", "--out", "{w}/s"],
      "nope.txt"),
-    # --- files: missing, corrupt, hostile (these are the "files refused")
+]
+FILES: list[Row] = [  # missing, corrupt, hostile files: each one is refused with its name
     ("missing checkpoint", ["sample", "--checkpoint", "{w}/missing", "--caption", "a", "--out", "{w}/s"], "missing"),
     ("truncated safetensors", ["sample", "--checkpoint", "{w}/truncated", "--caption", "a", "--out", "{w}/s"],
      "generator_ema.safetensors: truncated"),
@@ -102,7 +105,8 @@ TABLE: list[tuple[str, list[str], str]] = [
      "refusing to load global posix.system"),
     ("corrupt vocabulary json", ["train", *TINY, "--steps", "1", "--out", "{w}/r",
                                  "--set", "text.vocabulary={w}/bad.json"], "bad.json"),
-    # --- places that cannot be written
+]
+OUTPUTS: list[Row] = [  # places that cannot be written
     ("train out is a file", ["train", *TINY, "--steps", "1", "--out", "{file}"], "--out: "),
     ("sample out under a file", ["sample", "--checkpoint", "{run}", "--caption", "a", "--out", "{file}/s"], "{file}"),
     ("eval out under a file", ["eval", "--checkpoint", "{run}", "--metrics", "rprec", "--out", "{file}/e.json"],
@@ -110,8 +114,7 @@ TABLE: list[tuple[str, list[str], str]] = [
     ("eval out is a folder", ["eval", "--checkpoint", "{run}", "--metrics", "rprec", "--out", "{w}"], "is a folder"),
 ]
 
-FILE_CASES = {row[0] for row in TABLE[TABLE.index(next(r for r in TABLE if r[0] == "missing checkpoint")):]
-              if not row[0].startswith(("train out", "sample out", "eval out"))}
+TABLE: list[Row] = [*SIZES, *NAMES, *CAPTIONS, *FILES, *OUTPUTS]
 
 
 class _RunsCode:

@@ -1,0 +1,22 @@
+"""The numbers ``docs/reliability.md`` reports, computed from the suite's own tables (so the page cannot drift)."""
+
+from __future__ import annotations
+
+
+def reliability_counts() -> dict[str, int]:
+    """``inputs tried``, ``files refused`` and ``kills survived`` by the reliability suite (plus the reader's tests)."""
+    from tests.test_state_dict_io import BAD_FILES
+
+    from . import test_bad_inputs_api as api
+    from . import test_bad_inputs_cli as cli
+    from . import test_checkpoint_faults as faults
+    from . import test_plugins_cli as plugins
+
+    cli_special = 2  # full disk during training, run folder in use
+    padded = 4 * 2  # poison values x (with, without attention maps)
+    plugin_cases = 4  # import error, duplicate name, strict mode, disabled
+    files = len(cli.FILES) + len(api.VOCAB_FILES) + 1 + len(api.CAPTION_PICKLES) + len(BAD_FILES) + 2
+    inputs = (len(cli.TABLE) + cli_special + len(api.API_TABLE) + padded + plugin_cases
+              + len(api.VOCAB_FILES) + 1 + len(api.CAPTION_PICKLES) + len(BAD_FILES) + 2)
+    assert plugins  # imported so that a renamed module fails here
+    return {"inputs tried": inputs, "files refused": files, "kills survived": len(faults.KILL_POINTS)}
