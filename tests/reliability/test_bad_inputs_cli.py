@@ -31,7 +31,7 @@ SIZES: list[Row] = [  # sizes and numbers on the command line
     ("steps 0", ["train", *TINY, "--steps", "0", "--out", "{w}/r"], "--steps: expected a positive integer"),
     ("steps -3", ["train", *TINY, "--steps", "-3", "--out", "{w}/r"], "--steps: expected a positive integer"),
     ("set train.steps=0", ["train", *TINY, "--set", "train.steps=0", "--out", "{w}/r"],
-     "train.steps: expected a positive"),
+     "train.steps: expected a value >= 1"),
     ("set train.epochs=-1", ["train", *TINY, "--set", "train.epochs=-1", "--out", "{w}/r"], "train.epochs"),
     ("keep 0", ["train", *TINY, "--keep", "0", "--out", "{w}/r"], "--keep: expected a positive"),
     ("log-every 0", ["train", *TINY, "--log-every", "0", "--out", "{w}/r"], "--log-every: expected a positive"),
@@ -68,6 +68,26 @@ NAMES: list[Row] = [  # names and config values
     ("no preset, no resume", ["train", "--out", "{w}/r"], "--preset"),
     ("resume of nothing", ["train", "--out", "{w}/empty", "--resume"], "--preset"),
     ("run folder exists", ["train", *TINY, "--steps", "2", "--out", "{run}"], "already holds checkpoints"),
+]
+CONFIG: list[Row] = [  # config values out of range or of the wrong element type, named by their dotted key
+    ("lr_g nan", ["train", *TINY, "--set", "train.lr_g=nan", "--out", "{w}/r"], "train.lr_g: expected a finite"),
+    ("lr_g -1", ["train", *TINY, "--set", "train.lr_g=-1", "--out", "{w}/r"], "train.lr_g: expected a value > 0"),
+    ("lr_d inf", ["train", *TINY, "--set", "train.lr_d=inf", "--out", "{w}/r"], "train.lr_d: expected a finite"),
+    ("betas [0.5, 2]", ["train", *TINY, "--set", "train.betas=[0.5, 2]", "--out", "{w}/r"],
+     "train.betas[1]: expected a value in [0, 1)"),
+    ("betas one value", ["train", *TINY, "--set", "train.betas=[0.5]", "--out", "{w}/r"],
+     "train.betas: expected 2 values"),
+    ("betas strings", ["train", *TINY, "--set", "train.betas=[a, b]", "--out", "{w}/r"],
+     "train.betas[0]: expected a number"),
+    ("damsm_lambda -5", ["train", *TINY, "--set", "train.damsm_lambda=-5", "--out", "{w}/r"],
+     "train.damsm_lambda: expected a value >= 0"),
+    ("kl_weight -1", ["train", *TINY, "--set", "train.kl_weight=-1", "--out", "{w}/r"],
+     "train.kl_weight: expected a value >= 0"),
+    ("ngf abc", ["train", *TINY, "--set", "model.ngf=abc", "--out", "{w}/r"], "model.ngf: expected an integer"),
+    ("ngf 0", ["train", *TINY, "--set", "model.ngf=0", "--out", "{w}/r"], "model.ngf: expected a value >= 1"),
+    ("image_size 17", ["train", *TINY, "--set", "model.image_size=17", "--out", "{w}/r"], "model.image_size"),
+    ("seed -1 in config", ["train", *TINY, "--set", "train.seed=-1", "--out", "{w}/r"],
+     "train.seed: expected a value >= 0"),
 ]
 CAPTIONS: list[Row] = [
     ("empty caption", ["sample", "--checkpoint", "{run}", "--caption", "", "--out", "{w}/s"], "empty or blank"),
@@ -114,7 +134,7 @@ OUTPUTS: list[Row] = [  # places that cannot be written
     ("eval out is a folder", ["eval", "--checkpoint", "{run}", "--metrics", "rprec", "--out", "{w}"], "is a folder"),
 ]
 
-TABLE: list[Row] = [*SIZES, *NAMES, *CAPTIONS, *FILES, *OUTPUTS]
+TABLE: list[Row] = [*SIZES, *NAMES, *CONFIG, *CAPTIONS, *FILES, *OUTPUTS]
 
 
 class _RunsCode:
@@ -173,6 +193,12 @@ def _check_one_error_line(err: str, command: str, expected: str) -> None:
 
 @pytest.mark.parametrize("case, argv, expected", TABLE, ids=[row[0] for row in TABLE])
 def test_user_error_is_one_line_exit_2(case, argv, expected, trained_run, scratch, capsys, monkeypatch):
+    from fusionblocks.train.trainer import Trainer
+
+    def no_training(self, batch):  # every row must fail before the first step; a regression fails fast here
+        raise AssertionError(f"row {case!r} reached training")
+
+    monkeypatch.setattr(Trainer, "train_step", no_training)
     monkeypatch.chdir(scratch)
     argv = [_fill(a, trained_run, scratch) for a in argv]
     try:
