@@ -59,6 +59,7 @@ KINDS: tuple[str, ...] = (
     "generator",
     "discriminator",
     "model",
+    "metric",
 )
 ENTRY_POINT_GROUP = "fusionblocks.plugins"
 _NAME_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -324,6 +325,7 @@ BUILTIN_COMPONENT_PACKAGES: tuple[str, ...] = (
     "fusionblocks.losses",
     "fusionblocks.models",
     "fusionblocks.ffgan",
+    "fusionblocks.metrics",
 )
 _builtins_state = {"imported": False}
 

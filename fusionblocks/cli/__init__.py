@@ -1,5 +1,5 @@
 """The ``fusionblocks`` command: ``list``, ``info``, ``train``, ``sample``, ``pretrain-damsm``, ``convert``, ``eval``,
-``vocab``.
+``vocab``, ``stats``.
 
 Each subcommand lives in its own small module with ``add_parser(subparsers)`` and ``run(args) -> int``; heavy
 imports happen inside ``run`` so that ``fusionblocks --help`` and ``fusionblocks list`` stay fast.
@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "convert": ".convert",
     "eval": ".eval_cmd",
     "vocab": ".vocab",
+    "stats": ".stats",
 }
 
 

@@ -47,7 +47,8 @@ def _slug(text: str) -> str:
 
 def sample_to_folder(gan, captions: list[str], out: Path, *, num: int = 1, seed: int = 0,
                      truncation: float | None = None, batch_size: int = 32, autocast=None) -> dict[str, Path]:
-    """Generate ``num`` images per caption; write one PNG each, ``grid.png`` and (if any) ``attention.png``."""
+    """Generate ``num`` images per caption; write one PNG each (with its caption in a ``.txt`` of the same name,
+    which ``fusionblocks eval --images`` reads), ``grid.png`` and (if any) ``attention.png``."""
     import contextlib
 
     from ..train.grids import attention_grid, caption_grid, to_pil
@@ -64,6 +65,7 @@ def sample_to_folder(gan, captions: list[str], out: Path, *, num: int = 1, seed:
     for i, (caption, image) in enumerate(zip(expanded, images)):
         path = out / f"{i // num:03d}_{_slug(caption)}_{i % num}.png"
         to_pil(image).save(path)
+        path.with_suffix(".txt").write_text(caption + "\n", encoding="utf-8")
         files[path.name] = path
     files["grid.png"] = out / "grid.png"
     columns = num * max(1, 8 // num) if num > 1 else min(8, len(expanded))  # whole captions per row

@@ -14,6 +14,8 @@ import argparse
 import os
 from pathlib import Path
 
+from ._common import writable_file
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("vocab", help="build a dataset's vocabulary file", description=__doc__,
@@ -49,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise FileExistsError(f"--out: {out} exists (pass --force to overwrite)")
+    writable_file(out, "--out")
     layout = detect_layout(root) if args.dataset == "auto" else args.dataset
     kwargs = {"captions_file": args.captions_file} if layout != "folder" else {}
     found = dataset_vocabulary(layout, root, **kwargs)

@@ -39,6 +39,7 @@ from .shapes import (
     shapes_vocabulary,
 )
 from .collate import collate_captions
+from .image_folder import ImageFolder, centre_square
 from .dataset_vocabulary import (
     VocabularySource,
     dataset_captions,
@@ -89,6 +90,8 @@ __all__ = [
     "read_class_info",
     "read_cub_bboxes",
     "CAPTIONS_PICKLES",
+    "ImageFolder",
+    "centre_square",
     "find_captions_pickle",
     "VocabularySource",
     "dataset_captions",

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from .attribute_judge import ATTRIBUTES, AttributeAccuracy, AttributeJudge, MeasuredObject, size_thresholds
 from .clip_scorer import CLIPScorer, CLIPScoreResult, clip_score
-from .evaluate import METRICS, SampleFn, evaluate, parse_metrics
+from .attributes_metric import AttributesMetric
+from .clip_metric import CLIPScoreMetric
+from .evaluate import METRICS, SampleFn, caption_pool, evaluate, evaluate_images, parse_metrics
 from .feature_stats import FeatureStats, load_stats, save_stats
 from .frechet import fid_from_features, frechet_distance, trace_sqrt_product
 from .inception import RESIZE_FILTERS, InceptionFeatureExtractor, InceptionFeatures, load_inception_state_dict
 from .inception_score import ISResult, inception_score
 from .kid import KIDResult, kernel_inception_distance, mmd2_unbiased, polynomial_kernel
-from .r_precision import RPrecisionResult, r_precision, r_precision_from_encoders
-from .reference import compute_reference_stats
+from .inception_metrics import FIDMetric, InceptionMetric, ISMetric, KIDMetric
+from .metric import EvalBatch, Metric, create_metric, register_metric
+from .r_precision import RPrecisionResult, r_precision, r_precision_from_encoders, score_candidates
+from .reference import as_reference_stats, compute_reference_stats, stats_fingerprint
+from .rprecision_metrics import CLIPRPrecisionMetric, RPrecisionMetric
+from .suite import MetricOptions, build_metrics, run_metrics
 from .report import EvalReport, format_markdown, write_json, write_markdown
 from .shape_classifier import (
     ShapeClassifier,
@@ -28,6 +34,26 @@ from .shape_classifier import (
 from .shapes_segmentation import SegmentedObjects, segment_objects
 
 __all__ = [
+    "AttributesMetric",
+    "CLIPRPrecisionMetric",
+    "CLIPScoreMetric",
+    "EvalBatch",
+    "FIDMetric",
+    "ISMetric",
+    "InceptionMetric",
+    "KIDMetric",
+    "Metric",
+    "MetricOptions",
+    "RPrecisionMetric",
+    "as_reference_stats",
+    "build_metrics",
+    "caption_pool",
+    "evaluate_images",
+    "create_metric",
+    "register_metric",
+    "run_metrics",
+    "score_candidates",
+    "stats_fingerprint",
     "ATTRIBUTES",
     "AttributeAccuracy",
     "AttributeJudge",

@@ -27,7 +27,13 @@ from torch import nn
 
 from .._checks import check_positive_int, check_tensor
 
-__all__ = ["RPrecisionResult", "r_precision", "r_precision_from_encoders", "sample_mismatched_captions"]
+__all__ = [
+    "RPrecisionResult",
+    "r_precision",
+    "r_precision_from_encoders",
+    "sample_mismatched_captions",
+    "score_candidates",
+]
 
 
 @dataclass
@@ -236,7 +242,34 @@ def r_precision(
         generator=generator,
     )
     candidates = torch.cat([true_index[:, None], mismatches], dim=1)  # (N, K)
+    return score_candidates(image_codes, caption_codes, candidates, folds, generator, chunk_size)
 
+
+def score_candidates(
+    image_codes: torch.Tensor,
+    caption_codes: torch.Tensor,
+    candidates: torch.Tensor,
+    folds: int = 10,
+    generator: torch.Generator | None = None,
+    chunk_size: int = 1024,
+) -> RPrecisionResult:
+    """R-precision from given candidates: image ``i`` hits when caption ``candidates[i, 0]`` (its true one) is the
+    most similar of its row; hits are then shuffled into ``folds`` folds (the second half of
+    ``r_precision``, for callers that encode only the captions the
+    candidates name).
+
+    Shapes:
+        image_codes: ``(N, E)``; caption_codes: ``(M, E)``; candidates: ``(N, K)`` long indices into
+        ``caption_codes``.
+    """
+    image_codes = check_tensor(image_codes, "image_codes", ndim=2)
+    caption_codes = check_tensor(caption_codes, "caption_codes", ndim=2)
+    count = image_codes.shape[0]
+    if candidates.ndim != 2 or candidates.shape[0] != count:
+        raise ValueError(f"candidates: expected shape ({count}, K), got {tuple(candidates.shape)}")
+    folds = check_positive_int(folds, "folds")
+    if folds > count:
+        raise ValueError(f"folds: expected at most the number of images ({count}), got {folds}")
     dtype = torch.promote_types(torch.promote_types(image_codes.dtype, caption_codes.dtype), torch.float32)
     images = F.normalize(image_codes.detach().to(dtype), dim=1, eps=1e-8)
     captions = F.normalize(caption_codes.detach().to(dtype=dtype, device=images.device), dim=1, eps=1e-8)

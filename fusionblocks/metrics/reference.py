@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import hashlib
+import os
+
+import numpy as np
 import torch
 
-from .feature_stats import FeatureStats
+from .feature_stats import FeatureStats, load_stats
 from .inception import InceptionFeatureExtractor
 
-__all__ = ["iter_image_batches", "compute_reference_stats"]
+__all__ = ["iter_image_batches", "compute_reference_stats", "as_reference_stats", "stats_fingerprint"]
 
 
 def iter_image_batches(images: Any, batch_size: int) -> Iterator[torch.Tensor]:
@@ -64,3 +68,34 @@ def compute_reference_stats(
         raise ValueError("images: no images given")
     info = {**extractor.description, "image_size": size, **meta}
     return FeatureStats.from_features(torch.cat(features), name="images", meta=info, keep_features=keep_features)
+
+
+def stats_fingerprint(stats: FeatureStats) -> str:
+    """First 16 hex digits of a SHA-256 over the float64 bytes of ``mu`` and ``sigma``: the same statistics give the
+    same fingerprint whichever file or tool they come from (recorded with every FID/KID)."""
+    digest = hashlib.sha256()
+    for array in (stats.mu, stats.sigma):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def as_reference_stats(reference: Any, extractor: InceptionFeatureExtractor, batch_size: int = 50) -> FeatureStats:
+    """FID/KID reference statistics from what the user gave: a [`FeatureStats`][fusionblocks.metrics.feature_stats.FeatureStats],
+    an ``.npz`` path ([`load_stats`][fusionblocks.metrics.feature_stats.load_stats]), reference features
+    ``(N, 2048)``, or real images / a dataset of them (features computed here with ``extractor``, kept for KID).
+
+    Raises:
+        ValueError: ``reference`` is None.
+
+    Shapes:
+        - reference: features ``(N, 2048)`` or images ``(N, 3, H, W)`` in ``[-1, 1]``.
+    """
+    if reference is None:
+        raise ValueError("reference: FID/KID need reference statistics (.npz), real images or reference features")
+    if isinstance(reference, FeatureStats):
+        return reference
+    if isinstance(reference, (str, os.PathLike)):
+        return load_stats(reference)
+    if isinstance(reference, torch.Tensor) and reference.ndim == 2:
+        return FeatureStats.from_features(reference, name="reference", keep_features=True, meta={"source": "features"})
+    return compute_reference_stats(reference, extractor, batch_size=batch_size, source="images")

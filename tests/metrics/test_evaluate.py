@@ -133,12 +133,16 @@ def test_bad_arguments_name_themselves(shapes_sampler, random_inception):
 
 
 def test_seeded_sampling_is_reproducible(attribute_judge):
-    def noisy(batch):
-        return torch.rand(len(batch), 3, 16, 16) * 2 - 1
+    def make_noisy():  # the sampler owns its randomness: evaluate() never seeds or draws from the global RNG
+        generator = torch.Generator().manual_seed(3)
+        return lambda batch: torch.rand(len(batch), 3, 16, 16, generator=generator) * 2 - 1
 
     captions = ["a small red circle", "a large blue square on the left"]
-    first = evaluate(noisy, captions, metrics="attributes", num_samples=6, batch_size=4, attribute_judge=attribute_judge, seed=3)
-    second = evaluate(noisy, captions, metrics="attributes", num_samples=6, batch_size=4, attribute_judge=attribute_judge, seed=3)
+    first = evaluate(make_noisy(), captions, metrics="attributes", num_samples=6, batch_size=4,
+                     attribute_judge=attribute_judge, seed=3)
+    torch.manual_seed(99)
+    second = evaluate(make_noisy(), captions, metrics="attributes", num_samples=6, batch_size=4,
+                      attribute_judge=attribute_judge, seed=3)
     assert first.to_dict()["metrics"] == second.to_dict()["metrics"]  # (NaN-free form)
     assert first.metrics["attributes"]["num_images"] == 6
 
