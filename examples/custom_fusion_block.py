@@ -4,8 +4,10 @@ Run: ``python examples/custom_fusion_block.py`` (CPU, a few seconds).
 
 A stage fusion follows a small protocol (``fusionblocks.models.stage_fusion``):
 
-- constructed as ``Block(channels, word_dim, sentence_dim, **kwargs)`` and exposes ``out_channels``;
-- called as ``block(h, words, mask, sentence)`` → ``(fused (B, out_channels, H, W), attention (B, T, H, W) | None)``.
+- constructed as ``Block(channels, word_dim, sentence_dim, *, mask_padding, **kwargs)`` and exposes
+  ``out_channels``;
+- called as ``block(h, words, mask, sentence, *, return_attention)`` → ``(fused (B, out_channels, H, W),
+  attention (B, T, H, W) | None)``; training passes ``return_attention=False`` (no map needed), sampling ``True``.
 
 Register it in-process with ``@register("layer", name, example=...)`` (the ``example`` lets the registry-wide
 conformance suite test it), then select it by name: ``model.stage_fusion = "mylab.gated_word_fusion"``.
@@ -29,7 +31,7 @@ from fusionblocks import register
 from fusionblocks.data import CaptionedShapes
 from fusionblocks.ffgan import build_ffgan
 from fusionblocks.layers import LayerExample, WordContextAttention
-from fusionblocks.train.recipes import TrainBatch
+from fusionblocks.recipes import TrainBatch
 
 
 def _example(batch_size: int) -> LayerExample:
@@ -64,14 +66,17 @@ class GatedWordFusion(nn.Module):
         - output: ``(fused (B, 2C, H, W), attention (B, T, H, W))``.
     """
 
-    def __init__(self, channels: int, word_dim: int, sentence_dim: int, mask_padding: bool = True) -> None:
+    def __init__(self, channels: int, word_dim: int, sentence_dim: int, *, mask_padding: bool = True) -> None:
         super().__init__()
         self.attention = WordContextAttention(channels, word_dim, mask_padding=mask_padding)
         self.gate = nn.Linear(sentence_dim, channels)
         self.out_channels = 2 * channels
 
-    def forward(self, h, words, mask, sentence):
-        context, attn = self.attention(h, words, mask, return_attention=True)
+    def forward(self, h, words, mask, sentence, *, return_attention: bool = True):
+        if return_attention:
+            context, attn = self.attention(h, words, mask, return_attention=True)
+        else:  # no map wanted (training): the attention may run as scaled_dot_product_attention
+            context, attn = self.attention(h, words, mask), None
         gate = torch.sigmoid(self.gate(sentence))[:, :, None, None]
         return torch.cat([h, gate * context], dim=1), attn
 

@@ -58,6 +58,7 @@ KINDS: tuple[str, ...] = (
     "loss",
     "generator",
     "discriminator",
+    "recipe",
     "model",
     "metric",
 )
@@ -324,6 +325,7 @@ BUILTIN_COMPONENT_PACKAGES: tuple[str, ...] = (
     "fusionblocks.image",
     "fusionblocks.losses",
     "fusionblocks.models",
+    "fusionblocks.recipes",
     "fusionblocks.ffgan",
     "fusionblocks.metrics",
 )

@@ -11,15 +11,17 @@ import torch
 from torch import nn
 
 from ..data.dataset_vocabulary import VocabularySource, load_vocabulary, vocabulary_for_config
-from ..models import DFDiscriminator, DFGenerator, StackedGenerator, StageDiscriminator, official_init
+from ..models import official_init
+from ..recipes import TrainModules
 from ..registry import create, get_registry
+from ..state_dict_io import read_state_dict
+from .components import build_component, config_builder
 from .config import ConfigError, FFGANConfig
+from .preset_lookup import preset_config
 from .provenance import encoder_provenance
 
 __all__ = ["BuiltGAN", "build_ffgan", "build", "validate_config", "resolve_config"]
 
-_ARCHS = ("stacked", "dfgan")
-_RECIPES = ("ffgan", "dfgan")
 
 
 @dataclass
@@ -63,10 +65,8 @@ class BuiltGAN:
             self.image_encoder.to(*args, **kwargs)
         return self
 
-    def train_modules(self) -> Any:
-        """The modules as a [`TrainModules`][fusionblocks.train.recipes.TrainModules] (unwrapped)."""
-        from ..train.recipes import TrainModules
-
+    def train_modules(self) -> TrainModules:
+        """The modules as a [`TrainModules`][fusionblocks.recipes.base.TrainModules] (unwrapped)."""
         return TrainModules(
             generator=self.generator,
             discriminators=list(self.discriminators),
@@ -111,7 +111,7 @@ class BuiltGAN:
             text = self.text_encoder(captions) if lengths is None else self.text_encoder(captions, lengths)
             if z is None:
                 z = torch.randn(text.sentence.shape[0], g.z_dim, device=text.sentence.device)
-            return g(z, text.sentence, text.words, text.mask)
+            return g(z, text.sentence, text.words, text.mask, return_attention=True)
         finally:
             g.train(was_training)
 
@@ -123,8 +123,6 @@ def resolve_config(spec: Any, overrides: Mapping[str, Any] | None = None) -> FFG
     Raises:
         ConfigError: unknown keys / bad values (dotted names); KeyError: unknown preset.
     """
-    from .presets import preset_config
-
     if isinstance(spec, FFGANConfig):
         config = FFGANConfig.from_dict(spec.to_dict())
     elif isinstance(spec, Mapping):
@@ -157,14 +155,12 @@ def validate_config(config: FFGANConfig) -> None:
         ConfigError: an invalid combination.
     """
     m, t = config.model, config.train
-    if m.arch not in _ARCHS:
-        raise ConfigError(f"model.arch: expected one of {_ARCHS}, got {m.arch!r}")
-    if t.recipe not in _RECIPES:
-        raise ConfigError(f"train.recipe: expected one of {_RECIPES}, got {t.recipe!r}")
-    if m.arch == "dfgan" and m.num_stages != 1:
-        raise ConfigError(f"model.num_stages: the 'dfgan' arch has a single stage, got {m.num_stages}")
-    if m.arch == "stacked" and m.ffblock_resolutions:
-        raise ConfigError("model.ffblock_resolutions: only used by arch 'dfgan' (stacked models fuse in their stages)")
+    named = [("generator", m.arch, "model.arch"), ("recipe", t.recipe, "train.recipe"),
+             ("text_encoder", config.text.encoder, "text.encoder")]
+    named += [("discriminator", m.discriminator, "model.discriminator")] if m.discriminator is not None else []
+    named += [("image_encoder", config.image.encoder, "image.encoder")] if config.image.encoder is not None else []
+    for kind, name, key in named:
+        config_builder(kind, name, key)  # raises naming the key when the name is not registered
     base = m.image_size // 2 ** (m.num_stages - 1)
     if not _power_of_two(m.image_size) or base < 8 or base * 2 ** (m.num_stages - 1) != m.image_size:
         raise ConfigError(
@@ -193,40 +189,19 @@ def _freeze(module: nn.Module) -> nn.Module:
 
 def _build_text_encoder(config: FFGANConfig, vocabulary: Any) -> nn.Module:
     tc = config.text
-    if tc.encoder == "text.damsm_bilstm":
-        if tc.weights is not None:
-            from ..text import load_damsm_text_encoder
-
-            encoder = load_damsm_text_encoder(tc.weights, vocabulary=vocabulary, max_words=tc.max_words, freeze=True)
-        else:
-            # a vocabulary fixes the size; text.vocab_size is for token-id-only encoders (no vocabulary known)
-            vocab_size = len(vocabulary) if vocabulary is not None else tc.vocab_size
-            if vocab_size is None:
-                raise ConfigError(
-                    "text.vocab_size: required for text.damsm_bilstm when no vocabulary is known; give the data "
-                    "folder (data.root / --data: the dataset decides the vocabulary) or text.vocabulary"
-                )
-            encoder = create(
-                "text_encoder", tc.encoder, vocab_size=vocab_size, embedding_dim=tc.embedding_dim,
-                hidden_dim=tc.hidden_dim, max_words=tc.max_words, dropout=tc.dropout, vocabulary=vocabulary,
-                **tc.kwargs,
-            )
-    elif tc.encoder == "text.clip":
-        encoder = create(
-            "text_encoder", tc.encoder, model_name=tc.clip_model, pretrained=tc.weights, word_dim=tc.word_dim,
-            **{"context_length": min(tc.max_words, 77) if tc.max_words else None, **tc.kwargs},
-        )
-    else:
-        encoder = create("text_encoder", tc.encoder, **tc.kwargs)
+    encoder = build_component(
+        "text_encoder", tc.encoder, config, key="text.encoder", context={"vocabulary": vocabulary},
+        standard=tc.kwargs,
+    )
     for attr in ("word_dim", "sentence_dim"):
         if not isinstance(getattr(encoder, attr, None), int):
             raise ConfigError(f"text.encoder: {tc.encoder!r} must expose an integer attribute {attr!r}")
     return _freeze(encoder) if tc.freeze else encoder
 
 
-def _build_image_encoder(config: FFGANConfig, text_encoder: nn.Module) -> nn.Module | None:
+def _build_image_encoder(config: FFGANConfig, text_encoder: nn.Module, recipe: Any) -> nn.Module | None:
     ic = config.image
-    if ic.encoder is None or config.train.recipe != "ffgan":
+    if ic.encoder is None or not getattr(recipe, "uses_image_encoder", False):
         return None
     embed_dim = ic.embed_dim if ic.embed_dim is not None else text_encoder.sentence_dim
     if config.train.damsm_lambda > 0 and not (embed_dim == text_encoder.word_dim == text_encoder.sentence_dim):
@@ -235,62 +210,69 @@ def _build_image_encoder(config: FFGANConfig, text_encoder: nn.Module) -> nn.Mod
             f"text word_dim={text_encoder.word_dim}, sentence_dim={text_encoder.sentence_dim} "
             "(set text.word_dim to the sentence width, or train.damsm_lambda=0)"
         )
-    kwargs: dict[str, Any] = dict(ic.kwargs)
-    if ic.encoder == "image.damsm_inception":
-        kwargs.setdefault("weights", ic.weights)
-        kwargs.setdefault("backbone_weights", ic.backbone_weights)
-        encoder = create("image_encoder", ic.encoder, embed_dim=embed_dim, **kwargs)
-    else:
-        if ic.encoder == "image.small_cnn":
-            kwargs.setdefault("image_size", config.model.image_size)
-        encoder = create("image_encoder", ic.encoder, embed_dim=embed_dim, **kwargs)
+    if config_builder("image_encoder", ic.encoder, "image.encoder") is not None:
+        encoder = build_component(
+            "image_encoder", ic.encoder, config, key="image.encoder", context={"embed_dim": embed_dim}, standard={}
+        )
+    else:  # a plugin encoder: standard keywords, and the configured weights loaded into it
+        encoder = create("image_encoder", ic.encoder, embed_dim=embed_dim, **ic.kwargs)
         if ic.weights is not None:
-            from ..state_dict_io import read_state_dict
-
             encoder.load_state_dict(read_state_dict(ic.weights, "image.weights"))
     return _freeze(encoder)
 
 
 def _build_generator(config: FFGANConfig, word_dim: int, sentence_dim: int) -> nn.Module:
     m = config.model
-    if m.arch == "dfgan":
-        return DFGenerator(
-            nf=m.ngf, z_dim=m.z_dim, sentence_dim=sentence_dim, image_size=m.image_size,
-            word_dim=word_dim if m.ffblock_resolutions else None,
-            ffblock_resolutions=m.ffblock_resolutions, mask_padding=m.mask_padding,
-        )
-    return StackedGenerator(
-        z_dim=m.z_dim, sentence_dim=sentence_dim, word_dim=word_dim, ngf=m.ngf, cond_dim=m.cond_dim,
-        base_size=m.image_sizes[0], num_stages=m.num_stages, res_blocks=m.res_blocks,
-        stage_fusion=m.stage_fusion, stage_fusion_kwargs=m.stage_fusion_kwargs, mask_padding=m.mask_padding,
-        ca_sample_in_eval=m.ca_sample_in_eval,
+    dims = {"word_dim": word_dim, "sentence_dim": sentence_dim}
+    generator = build_component(
+        "generator", m.arch, config, key="model.arch", context=dims,
+        standard={"z_dim": m.z_dim, "image_size": m.image_size, **dims, **m.generator_kwargs},
     )
+    if not isinstance(generator, nn.Module):
+        raise ConfigError(f"model.arch: {m.arch!r} built a {type(generator).__name__}, expected an nn.Module")
+    for attr, ok in (("z_dim", lambda v: isinstance(v, int)), ("image_sizes", lambda v: bool(list(v or [])))):
+        if not ok(getattr(generator, attr, None)):
+            raise ConfigError(
+                f"model.arch: the generator {m.arch!r} must expose {attr!r} (the noise width, and its output "
+                "resolutions smallest first)"
+            )
+    return generator
 
 
-def _build_discriminators(config: FFGANConfig, sentence_dim: int) -> nn.ModuleList:
+def _discriminator_name(config: FFGANConfig) -> str:
     m = config.model
-    if m.arch == "dfgan":
-        return nn.ModuleList(
-            [DFDiscriminator(m.ndf, sentence_dim, m.image_size, keep_unused_shortcuts=m.keep_unused_shortcuts)]
+    if m.discriminator is not None:
+        return m.discriminator
+    name = get_registry("generator").metadata(m.arch).get("discriminator")
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"model.discriminator: the generator {m.arch!r} was registered without a default discriminator "
+            "(register(..., discriminator='name')); set model.discriminator"
         )
+    return name
+
+
+def _build_discriminators(config: FFGANConfig, sentence_dim: int, image_sizes: Sequence[int]) -> nn.ModuleList:
+    """One discriminator per generator output scale, smallest first."""
+    m, name = config.model, _discriminator_name(config)
     return nn.ModuleList(
-        StageDiscriminator(size, m.ndf, sentence_dim, uncond=m.uncond_head, sn=m.spectral_norm)
-        for size in m.image_sizes
+        build_component(
+            "discriminator", name, config, key="model.discriminator",
+            context={"sentence_dim": sentence_dim, "image_size": int(size)},
+            standard={"image_size": int(size), "sentence_dim": sentence_dim, **m.discriminator_kwargs},
+        )
+        for size in image_sizes
     )
 
 
 def _build_recipe(config: FFGANConfig) -> Any:
-    from ..train.recipes import DFGANRecipe, FFGANRecipe
-
     t = config.train
-    common = dict(
-        ema_decay=t.ema_decay, z_dim=config.model.z_dim, lr_g=t.lr_g, lr_d=t.lr_d, betas=(t.betas[0], t.betas[1])
-    )
-    if t.recipe == "dfgan":
-        return DFGANRecipe(magp_k=t.magp_k, magp_p=t.magp_p, magp_form=t.magp_form, **common)
-    return FFGANRecipe(
-        damsm_lambda=t.damsm_lambda, gamma1=t.gamma1, gamma2=t.gamma2, gamma3=t.gamma3, damsm_form=t.damsm_form,
-        kl_weight=t.kl_weight, **common,
+    return build_component(
+        "recipe", t.recipe, config, key="train.recipe", context={},
+        standard={
+            "z_dim": config.model.z_dim, "lr_g": t.lr_g, "lr_d": t.lr_d, "betas": tuple(t.betas),
+            "ema_decay": t.ema_decay,
+        },
     )
 
 
@@ -322,10 +304,11 @@ def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, 
     items = {k.replace("__", "."): v for k, v in overrides.items()}
     config = resolve_config(preset_or_config, items)
     vocab_source = _text_vocabulary(config, vocabulary)
+    recipe = _build_recipe(config)
     text_encoder = _build_text_encoder(config, vocab_source.vocabulary if vocab_source is not None else None)
-    image_encoder = _build_image_encoder(config, text_encoder)
+    image_encoder = _build_image_encoder(config, text_encoder, recipe)
     generator = _build_generator(config, text_encoder.word_dim, text_encoder.sentence_dim)
-    discriminators = _build_discriminators(config, text_encoder.sentence_dim)
+    discriminators = _build_discriminators(config, text_encoder.sentence_dim, generator.image_sizes)
     if config.model.init == "official":
         official_init(generator)
         for d in discriminators:
@@ -336,7 +319,7 @@ def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, 
         discriminators=discriminators,
         text_encoder=text_encoder,
         image_encoder=image_encoder,
-        recipe=_build_recipe(config),
+        recipe=recipe,
         provenance=encoder_provenance(config, vocab_source),
     )
 

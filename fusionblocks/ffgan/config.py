@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Iterable, Mapping, Union
 import yaml
 
 from .._precision import PRECISIONS
+from ..recipes import DFGANRecipe, FFGANRecipe
 
 __all__ = [
     "PRECISIONS",
@@ -107,7 +108,12 @@ class ModelConfig(_Section):
     """Generator and discriminator architecture.
 
     Args:
-        arch: ``"stacked"`` (multi-stage FF-GAN / AttnGAN-style, one D per scale) or ``"dfgan"`` (single stage).
+        arch: Registered generator (kind ``"generator"``): ``"stacked"`` (multi-stage FF-GAN / AttnGAN-style),
+            ``"dfgan"`` (single stage) or a plugin's.
+        discriminator: Registered discriminator, one built per generator output scale (None: the one the
+            generator was registered with, ``"stage"`` for ``"stacked"``, ``"dfgan"`` for ``"dfgan"``).
+        generator_kwargs: Extra constructor arguments of the generator (for plugin generators).
+        discriminator_kwargs: Extra constructor arguments of each discriminator (for plugin discriminators).
         image_size: Final output resolution (stacked: the last stage; stage ``i`` is
             ``image_size / 2^(num_stages − 1 − i)``).
         num_stages: Number of output scales (``"dfgan"``: 1).
@@ -123,7 +129,12 @@ class ModelConfig(_Section):
         ca_sample_in_eval: Sample the CA noise at inference too (official behaviour).
         uncond_head: Build the unconditional discriminator heads (stacked).
         spectral_norm: Spectral norm in the stacked discriminators.
-        ffblock_resolutions: ``"dfgan"`` only: insert FF-Blocks after the blocks with these output resolutions.
+        ffblock_resolutions: ``"dfgan"`` only: insert a word-fusion block after the blocks with these output
+            resolutions.
+        word_fusion: ``"dfgan"`` only: the registered layer used as that word-fusion block (FF-Block by default;
+            any layer built as ``Block(channels, word_dim, mask_padding=..., **word_fusion_kwargs)`` and called as
+            ``block(x, words, mask, return_attention=...)``).
+        word_fusion_kwargs: Extra constructor arguments of the word-fusion block.
         keep_unused_shortcuts: ``"dfgan"`` only: build the official never-used D shortcut convs.
         init: ``"official"`` (DM-GAN orthogonal / BN N(1, 0.02), [weight initialisation][ffgan-init]) or ``"default"``
             (PyTorch's).
@@ -132,6 +143,9 @@ class ModelConfig(_Section):
     _section: ClassVar[str] = "model"
 
     arch: str = "stacked"
+    discriminator: Union[str, None] = None
+    generator_kwargs: dict[str, Any] = field(default_factory=dict)
+    discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
     image_size: int = _field(256, ge=8)
     num_stages: int = _field(3, **_POSITIVE)
     ngf: int = _field(64, **_POSITIVE)
@@ -146,6 +160,8 @@ class ModelConfig(_Section):
     uncond_head: bool = True
     spectral_norm: bool = True
     ffblock_resolutions: list[int] = _field(factory=list, ge=4)
+    word_fusion: str = "ffgan.ffblock"
+    word_fusion_kwargs: dict[str, Any] = field(default_factory=dict)
     keep_unused_shortcuts: bool = False
     init: str = _field("official", choices=("official", "default"))
 
@@ -224,7 +240,10 @@ class TrainConfig(_Section):
     recipe its hyper-parameters from here.
 
     Args:
-        recipe: ``"ffgan"`` (BCE per scale + DAMSM + KL) or ``"dfgan"`` (hinge + MA-GP).
+        recipe: Registered recipe (kind ``"recipe"``): ``"ffgan"`` (BCE per scale + DAMSM + KL), ``"dfgan"``
+            (hinge + MA-GP), or a plugin's. The recipe hyper-parameters below take their defaults from the
+            recipe classes ([`FFGANRecipe`][fusionblocks.recipes.ffgan.FFGANRecipe],
+            [`DFGANRecipe`][fusionblocks.recipes.dfgan.DFGANRecipe]), where they are declared.
         batch_size: Batch size per process.
         lr_g: Generator learning rate.
         lr_d: Discriminator learning rate.
@@ -236,6 +255,7 @@ class TrainConfig(_Section):
         gamma3: DAMSM γ₃ (score scale).
         damsm_form: ``"official"`` (code's word-score form) or ``"paper"``.
         kl_weight: Weight of the CA KL term.
+        skip_same_class: Drop mismatched (image, caption) pairs of the same class in the D loss.
         magp_k: MA-GP weight k.
         magp_p: MA-GP power p.
         magp_form: ``"joint"`` (DF-GAN code) or ``"paper"``.
@@ -255,19 +275,20 @@ class TrainConfig(_Section):
 
     recipe: str = "ffgan"
     batch_size: int = _field(4, **_POSITIVE)
-    lr_g: float = _field(2e-4, gt=0.0)
-    lr_d: float = _field(2e-4, gt=0.0)
-    betas: list[float] = _field(factory=lambda: [0.5, 0.999], ge=0.0, lt=1.0, length=2)
-    ema_decay: Union[float, None] = _field(0.999, ge=0.0, lt=1.0)
-    damsm_lambda: float = _field(5.0, ge=0.0)
-    gamma1: float = _field(4.0, gt=0.0)
-    gamma2: float = _field(5.0, gt=0.0)
-    gamma3: float = _field(10.0, gt=0.0)
-    damsm_form: str = _field("official", choices=("official", "paper"))
-    kl_weight: float = _field(1.0, ge=0.0)
-    magp_k: float = _field(2.0, ge=0.0)
-    magp_p: float = _field(6.0, gt=0.0)
-    magp_form: str = _field("joint", choices=("joint", "paper"))
+    lr_g: float = _field(FFGANRecipe.lr_g, gt=0.0)
+    lr_d: float = _field(FFGANRecipe.lr_d, gt=0.0)
+    betas: list[float] = _field(factory=lambda: list(FFGANRecipe.betas), ge=0.0, lt=1.0, length=2)
+    ema_decay: Union[float, None] = _field(FFGANRecipe.ema_decay, ge=0.0, lt=1.0)
+    damsm_lambda: float = _field(FFGANRecipe.damsm_lambda, ge=0.0)
+    gamma1: float = _field(FFGANRecipe.gamma1, gt=0.0)
+    gamma2: float = _field(FFGANRecipe.gamma2, gt=0.0)
+    gamma3: float = _field(FFGANRecipe.gamma3, gt=0.0)
+    damsm_form: str = _field(FFGANRecipe.damsm_form, choices=("official", "paper"))
+    kl_weight: float = _field(FFGANRecipe.kl_weight, ge=0.0)
+    skip_same_class: bool = FFGANRecipe.skip_same_class
+    magp_k: float = _field(DFGANRecipe.magp_k, ge=0.0)
+    magp_p: float = _field(DFGANRecipe.magp_p, gt=0.0)
+    magp_form: str = _field(DFGANRecipe.magp_form, choices=("joint", "paper"))
     epochs: Union[int, None] = _field(None, **_POSITIVE)
     steps: Union[int, None] = _field(None, **_POSITIVE)
     seed: int = _field(0, **_NON_NEGATIVE)
@@ -463,7 +484,15 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
         node[last] = value
 
 
-_FREE_DICTS = {("model", "stage_fusion_kwargs"), ("text", "kwargs"), ("image", "kwargs"), ("data", "kwargs")}
+_FREE_DICTS = {
+    ("model", "stage_fusion_kwargs"),
+    ("model", "generator_kwargs"),
+    ("model", "discriminator_kwargs"),
+    ("model", "word_fusion_kwargs"),
+    ("text", "kwargs"),
+    ("image", "kwargs"),
+    ("data", "kwargs"),
+}
 
 
 def _is_free_dict(parts: list[str]) -> bool:

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..recipes import DFGANRecipe
 from ..registry import get_registry, register
+from .builder import build_ffgan
 from .config import DataConfig, FFGANConfig, ImageConfig, ModelConfig, TextConfig, TrainConfig
+from .preset_lookup import preset_config
 
 __all__ = ["PRESETS", "register_preset", "preset_config"]
 
@@ -34,8 +37,6 @@ def register_preset(name: str, config_fn: Callable[[], FFGANConfig] | None = Non
 
     def _add(fn: Callable[[], FFGANConfig]) -> Callable[[], FFGANConfig]:
         def factory(**overrides: Any) -> Any:
-            from .builder import build_ffgan
-
             return build_ffgan(fn(), **overrides)
 
         factory.__name__ = f"build_{name}"
@@ -48,20 +49,6 @@ def register_preset(name: str, config_fn: Callable[[], FFGANConfig] | None = Non
         return fn
 
     return _add if config_fn is None else _add(config_fn)
-
-
-def preset_config(name: str) -> FFGANConfig:
-    """The configuration of a registered preset (a fresh copy).
-
-    Raises:
-        KeyError: unknown preset (close matches listed), or a registered model that is not a preset.
-    """
-    if name in PRESETS:
-        return PRESETS[name]()
-    fn = get_registry("model").metadata(name).get("config")
-    if fn is None:
-        raise KeyError(f"model {name!r} is registered but is not a preset (it has no config)")
-    return fn()
 
 
 def _official(
@@ -148,9 +135,10 @@ def ffgan_clip() -> FFGANConfig:
 
 
 def _dfgan_train() -> TrainConfig:
+    """DF-GAN's training settings: the recipe's own optimiser defaults, no DAMSM or KL term, 1301 epochs."""
     return TrainConfig(
-        recipe="dfgan", batch_size=32, lr_g=1e-4, lr_d=4e-4, betas=[0.0, 0.9], ema_decay=None, damsm_lambda=0.0,
-        kl_weight=0.0, epochs=1301,
+        recipe="dfgan", batch_size=32, lr_g=DFGANRecipe.lr_g, lr_d=DFGANRecipe.lr_d, betas=list(DFGANRecipe.betas),
+        ema_decay=DFGANRecipe.ema_decay, damsm_lambda=0.0, kl_weight=0.0, epochs=1301,
     )
 
 

@@ -9,9 +9,12 @@ from torch import nn
 from ..registry import create as _create
 from .damsm_convert import convert_damsm_image_state_dict, load_damsm_image_encoder
 from .damsm_inception import INCEPTION_INPUT_SIZE, DAMSMImageEncoder
+from .from_config import damsm_image_encoder_from_config, small_cnn_from_config
 from .small_cnn import SmallImageEncoder
 
 __all__ = [
+    "damsm_image_encoder_from_config",
+    "small_cnn_from_config",
     "DAMSMImageEncoder",
     "SmallImageEncoder",
     "INCEPTION_INPUT_SIZE",

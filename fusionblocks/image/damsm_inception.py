@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_image_features, check_positive_int
-from ..registry import register
 from ..state_dict_io import read_state_dict
 
 __all__ = ["DAMSMImageEncoder", "INCEPTION_INPUT_SIZE"]
@@ -18,7 +17,6 @@ __all__ = ["DAMSMImageEncoder", "INCEPTION_INPUT_SIZE"]
 INCEPTION_INPUT_SIZE = 299
 
 
-@register("image_encoder", "image.damsm_inception", paper="AttnGAN, arXiv 1711.10485")
 class DAMSMImageEncoder(nn.Module):
     """DAMSM image encoder (``CNN_ENCODER``): frozen Inception-v3 + trainable region/global projections.
 

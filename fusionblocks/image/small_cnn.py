@@ -10,12 +10,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_image_features, check_positive_int
-from ..registry import register
 
 __all__ = ["SmallImageEncoder"]
 
 
-@register("image_encoder", "image.small_cnn")
 class SmallImageEncoder(nn.Module):
     """Small CNN image encoder: same outputs as
     [`DAMSMImageEncoder`][fusionblocks.image.damsm_inception.DAMSMImageEncoder], fast enough for CPU tests.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -12,7 +13,7 @@ from ..registry import register
 from .df_down_block import DFDownBlock
 from .outputs import DiscriminatorOutput
 
-__all__ = ["DFDiscriminator", "DFCondHead"]
+__all__ = ["dfgan_discriminator_from_config", "DFDiscriminator", "DFCondHead"]
 
 
 class DFCondHead(nn.Module):
@@ -47,7 +48,15 @@ class DFCondHead(nn.Module):
         return self.joint(torch.cat([features, tiled.to(features.dtype)], dim=1)).flatten()
 
 
-@register("discriminator", "dfgan", paper="DF-GAN (CVPR 2022)")
+def dfgan_discriminator_from_config(config: Any, *, sentence_dim: int, image_size: int) -> "DFDiscriminator":
+    """The ``"dfgan"`` discriminator (``model.ndf/keep_unused_shortcuts``; extra ``model.discriminator_kwargs``)."""
+    m = config.model
+    return DFDiscriminator(
+        m.ndf, sentence_dim, image_size, keep_unused_shortcuts=m.keep_unused_shortcuts, **m.discriminator_kwargs
+    )
+
+
+@register("discriminator", "dfgan", from_config=dfgan_discriminator_from_config, paper="DF-GAN (CVPR 2022)")
 class DFDiscriminator(nn.Module):
     """``conv3×3(3 → nf) → n × DFDownBlock → (B, 8nf, 4, 4)`` plus the conditional head
     [`DFCondHead`][fusionblocks.models.df_discriminator.DFCondHead].

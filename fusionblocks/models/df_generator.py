@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_mask, check_positive_int, check_same_batch, check_sentence, check_tensor, check_words
-from ..layers import FFBlock
-from ..registry import register
+from ..registry import create, register
 from .df_up_block import DFUpBlock
 from .outputs import GeneratorOutput
 from .stage_fusion import call_with_optional_map
 
-__all__ = ["DFGenerator", "df_channel_plan"]
+__all__ = ["DFGenerator", "df_channel_plan", "dfgan_from_config"]
 
 
 def df_channel_plan(nf: int, image_size: int) -> list[int]:
@@ -32,16 +31,36 @@ def df_channel_plan(nf: int, image_size: int) -> list[int]:
     return [nf * min(2**k, 8) for k in range(n)][::-1]
 
 
-@register("generator", "dfgan", paper="DF-GAN (CVPR 2022)")
+def dfgan_from_config(config: Any, *, word_dim: int, sentence_dim: int) -> "DFGenerator":
+    """The ``"dfgan"`` generator a model config describes (``model.*``; extra ``model.generator_kwargs``).
+
+    Raises:
+        ValueError: ``model.num_stages`` is not 1 (this generator has one output scale).
+    """
+    m = config.model
+    if m.num_stages != 1:
+        raise ValueError(f"model.num_stages: the 'dfgan' generator has a single stage, got {m.num_stages}")
+    return DFGenerator(
+        nf=m.ngf, z_dim=m.z_dim, sentence_dim=sentence_dim, image_size=m.image_size,
+        word_dim=word_dim if m.ffblock_resolutions else None, ffblock_resolutions=m.ffblock_resolutions,
+        mask_padding=m.mask_padding, word_fusion=m.word_fusion, word_fusion_kwargs=m.word_fusion_kwargs,
+        **m.generator_kwargs,
+    )
+
+
+@register("generator", "dfgan", from_config=dfgan_from_config, discriminator="dfgan", paper="DF-GAN (CVPR 2022)")
 class DFGenerator(nn.Module):
-    """``fc(z) → 4×4 → n × DFUpBlock([z ; s]) → LReLU → conv3×3 → tanh``; optional FF-Blocks after chosen blocks.
+    """``fc(z) → 4×4 → n × DFUpBlock([z ; s]) → LReLU → conv3×3 → tanh``; optional word-fusion blocks (FF-Blocks
+    by default) after chosen blocks.
 
     With ``nf = 32, z_dim = 100, sentence_dim = 256, image_size = 256`` and no FF-Blocks this is DF-GAN 2022's
     ``NetG`` with 9,744,131 parameters. Every ``DFUpBlock`` is conditioned on ``y = [z ; s]``.
-    ``ffblock_resolutions`` inserts an [`FFBlock`][fusionblocks.layers.ffblock.FFBlock] (word attention → spatial
-    affine,
-    ``h ← h ⊙ γ(c_w) + β(c_w)``) after the block that outputs each listed resolution; their word-attention maps are
-    returned in ``GeneratorOutput.attention``.
+    ``ffblock_resolutions`` inserts a word-fusion block after the block that outputs each listed resolution: by
+    default an [`FFBlock`][fusionblocks.layers.ffblock.FFBlock] (word attention → spatial affine,
+    ``h ← h ⊙ γ(c_w) + β(c_w)``), or any registered layer named by ``word_fusion`` that is built as
+    ``Block(channels, word_dim, mask_padding=..., **word_fusion_kwargs)`` and called as
+    ``block(h, words, mask, return_attention=...)`` (returning ``h`` of the same shape, with its map when asked).
+    Their word-attention maps are returned in ``GeneratorOutput.attention``.
 
     Args:
         nf: Base width (DF-GAN 32).
@@ -49,8 +68,10 @@ class DFGenerator(nn.Module):
         sentence_dim: Sentence width.
         image_size: Output resolution (a power of two >= 8).
         word_dim: Word width (needed only with FF-Blocks).
-        ffblock_resolutions: Resolutions (8 … image_size) after which an FF-Block is applied.
-        mask_padding: Mask padded words in the FF-Blocks.
+        ffblock_resolutions: Resolutions (8 … image_size) after which a word-fusion block is applied.
+        mask_padding: Mask padded words in the word-fusion blocks.
+        word_fusion: Registered layer name of the word-fusion block.
+        word_fusion_kwargs: Extra constructor arguments of the word-fusion block.
 
     Shapes:
         - z: ``(B, z_dim)``; sentence: ``(B, sentence_dim)``; words: ``(B, T, word_dim)`` or None when there are
@@ -69,6 +90,8 @@ class DFGenerator(nn.Module):
         word_dim: int | None = None,
         ffblock_resolutions: Sequence[int] = (),
         mask_padding: bool = True,
+        word_fusion: str = "ffgan.ffblock",
+        word_fusion_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.nf = check_positive_int(nf, "nf")
@@ -88,9 +111,13 @@ class DFGenerator(nn.Module):
         self.fc = nn.Linear(z_dim, widths[0] * 4 * 4)
         cond_dim = z_dim + sentence_dim
         self.blocks = nn.ModuleList(DFUpBlock(a, b, cond_dim) for a, b in zip(widths[:-1], widths[1:]))
+        self.word_fusion = word_fusion
         self.ffblocks = nn.ModuleDict(
             {
-                str(r): FFBlock(widths[resolutions.index(r) + 1], word_dim, mask_padding=mask_padding)
+                str(r): create(
+                    "layer", word_fusion, channels=widths[resolutions.index(r) + 1], word_dim=word_dim,
+                    mask_padding=mask_padding, **dict(word_fusion_kwargs or {}),
+                )
                 for r in ffblock_resolutions
             }
         )
@@ -112,7 +139,8 @@ class DFGenerator(nn.Module):
     ) -> GeneratorOutput:
         """Generate a batch of images; see the class docstring for shapes.
 
-        ``return_attention=False`` returns no FF-Block attention maps (their word attention then runs as SDPA).
+        ``return_attention=False`` returns no word-fusion attention maps (FF-Blocks then run their word attention
+        as SDPA).
         """
         z = check_tensor(z, "z", ndim=2, like=self)
         if z.shape[1] != self.z_dim:

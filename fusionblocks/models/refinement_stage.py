@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from .._signatures import accepts_keyword
 from ..layers import ResBlockGLU, UpBlock
 from .stage_fusion import check_stage_fusion_output
 
@@ -36,7 +35,6 @@ class RefinementStage(nn.Module):
             raise ValueError(f"res_blocks: expected a non-negative integer, got {res_blocks!r}")
         self.fusion = fusion
         self.fusion_name = fusion_name
-        self._fusion_takes_flag = accepts_keyword(fusion, "return_attention")
         width = int(fusion.out_channels)
         self.residual = nn.Sequential(*(ResBlockGLU(width) for _ in range(res_blocks)))
         self.upsample = UpBlock(width, channels)
@@ -51,13 +49,10 @@ class RefinementStage(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Refine and upsample ``h``; see the class docstring for shapes.
 
-        With ``return_attention=False`` no map is returned; a fusion whose ``forward`` takes ``return_attention``
-        is told so (FF-GAN's and AttnGAN's then run SDPA attention), any other fusion's map is dropped.
+        The fusion is told ``return_attention`` (the stage-fusion protocol's keyword); with False no map is
+        returned (FF-GAN's and AttnGAN's fusions then run SDPA attention).
         """
-        if return_attention or not self._fusion_takes_flag:
-            result = self.fusion(h, words, mask, sentence)
-        else:
-            result = self.fusion(h, words, mask, sentence, return_attention=False)
+        result = self.fusion(h, words, mask, sentence, return_attention=return_attention)
         fused, attn = check_stage_fusion_output(
             result,
             self.fusion_name,

@@ -16,10 +16,33 @@ from .outputs import GeneratorOutput
 from .refinement_stage import RefinementStage
 from .stage_fusion import build_stage_fusion
 
-__all__ = ["StackedGenerator"]
+__all__ = ["StackedGenerator", "stacked_from_config"]
 
 
-@register("generator", "stacked", paper="StackGAN++ / AttnGAN / DM-GAN / FF-GAN")
+def stacked_from_config(config: Any, *, word_dim: int, sentence_dim: int) -> "StackedGenerator":
+    """The ``"stacked"`` generator a model config describes (``model.*``; extra ``model.generator_kwargs``).
+
+    Raises:
+        ValueError: ``model.ffblock_resolutions`` is set (stacked models fuse words in their stages).
+    """
+    m = config.model
+    if m.ffblock_resolutions:
+        raise ValueError(
+            "model.ffblock_resolutions: only used by the 'dfgan' generator (stacked models fuse in their stages, "
+            "see model.stage_fusion)"
+        )
+    return StackedGenerator(
+        z_dim=m.z_dim, sentence_dim=sentence_dim, word_dim=word_dim, ngf=m.ngf, cond_dim=m.cond_dim,
+        base_size=m.image_sizes[0], num_stages=m.num_stages, res_blocks=m.res_blocks,
+        stage_fusion=m.stage_fusion, stage_fusion_kwargs=m.stage_fusion_kwargs, mask_padding=m.mask_padding,
+        ca_sample_in_eval=m.ca_sample_in_eval, **m.generator_kwargs,
+    )
+
+
+@register(
+    "generator", "stacked", from_config=stacked_from_config, discriminator="stage",
+    paper="StackGAN++ / AttnGAN / DM-GAN / FF-GAN",
+)
 class StackedGenerator(nn.Module):
     """Conditioning augmentation → initial stage → refinement stages, one image per stage.
 
@@ -40,7 +63,7 @@ class StackedGenerator(nn.Module):
         res_blocks: Residual blocks per refinement stage (official R_NUM: 2 CUB, 3 COCO).
         stage_fusion: Registered layer name of the refinement-stage fusion.
         stage_fusion_kwargs: Extra constructor arguments of the fusion.
-        mask_padding: Mask padded words in word attention (False = official FF-GAN; passed to fusions that accept it).
+        mask_padding: Mask padded words in word attention (False = official FF-GAN; passed to every fusion).
         ca_sample_in_eval: Sample the CA noise in eval mode too (official behaviour).
 
     Shapes:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -13,7 +14,7 @@ from ..registry import register
 from .outputs import DiscriminatorOutput
 from .spectral import conv2d, conv_lrelu
 
-__all__ = ["StageDiscriminator", "CondHead", "UncondHead"]
+__all__ = ["stage_from_config", "StageDiscriminator", "CondHead", "UncondHead"]
 
 
 class UncondHead(nn.Module):
@@ -67,7 +68,16 @@ class CondHead(nn.Module):
         return self.out(self.joint(torch.cat([features, tiled.to(features.dtype)], dim=1))).flatten()
 
 
-@register("discriminator", "stage", paper="StackGAN++ / AttnGAN / DM-GAN / FF-GAN")
+def stage_from_config(config: Any, *, sentence_dim: int, image_size: int) -> "StageDiscriminator":
+    """The ``"stage"`` discriminator of one output scale (``model.ndf/uncond_head/spectral_norm``; extra
+    ``model.discriminator_kwargs``)."""
+    m = config.model
+    return StageDiscriminator(
+        image_size, m.ndf, sentence_dim, uncond=m.uncond_head, sn=m.spectral_norm, **m.discriminator_kwargs
+    )
+
+
+@register("discriminator", "stage", from_config=stage_from_config, paper="StackGAN++ / AttnGAN / DM-GAN / FF-GAN")
 class StageDiscriminator(nn.Module):
     """One discriminator of a multi-stage GAN: an SN conv trunk down to 4×4 plus conditional/unconditional heads.
 

@@ -6,13 +6,13 @@ A *stage fusion* is the text–image fusion at the start of a refinement stage o
 ``"layer"`` that follows this small protocol can be used by name (``model.stage_fusion`` in the config), including
 third-party plugin blocks:
 
-- constructed as ``Block(channels, word_dim, sentence_dim, **kwargs)``;
+- constructed as ``Block(channels, word_dim, sentence_dim, *, mask_padding, **kwargs)`` (``mask_padding`` is
+  always passed: a block without word attention simply ignores it);
 - has an integer attribute ``out_channels`` (the residual trunk of the stage runs at that width);
-- called as ``block(h, words, mask, sentence)`` and returns ``(fused, attention)`` where ``attention`` is a word
-  attention map or ``None``;
-- optionally takes a keyword ``return_attention``: training calls it with ``False`` (no map is wanted, so the block
-  may skip computing one, e.g. to use ``scaled_dot_product_attention``); blocks without it are called as above
-  and their map is dropped.
+- called as ``block(h, words, mask, sentence, *, return_attention)`` and returns ``(fused, attention)``, where
+  ``attention`` is a word-attention map, or ``None`` when the block has none or ``return_attention`` is False.
+  The keyword is always passed: training passes ``False`` (no loss reads the maps, so the block may skip
+  computing one, e.g. to run ``scaled_dot_product_attention``), sampling ``True``.
 
 Shapes:
     - h: ``(B, channels, H, W)``; words: ``(B, T, word_dim)``; mask: ``(B, T)`` bool (True = real token);
@@ -27,8 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from .._signatures import accepts_keyword
-from ..registry import get, get_registry
+from ..registry import get_registry
 
 __all__ = ["StageFusion", "build_stage_fusion", "check_stage_fusion_output", "call_with_optional_map"]
 
@@ -38,19 +37,25 @@ class StageFusion(Protocol):
     """Structural type of a refinement-stage fusion block (see the module docstring).
 
     Shapes:
-        ``(h (B,C,H,W), words (B,T,Dw), mask (B,T), sentence (B,Ds))`` →
+        ``(h (B,C,H,W), words (B,T,Dw), mask (B,T), sentence (B,Ds), *, return_attention)`` →
         ``(fused (B,out_channels,H,W), attention (B,T,H,W) | None)``.
     """
 
     out_channels: int
 
     def __call__(
-        self, h: torch.Tensor, words: torch.Tensor, mask: torch.Tensor | None, sentence: torch.Tensor
+        self,
+        h: torch.Tensor,
+        words: torch.Tensor,
+        mask: torch.Tensor | None,
+        sentence: torch.Tensor,
+        *,
+        return_attention: bool,
     ) -> tuple[torch.Tensor, torch.Tensor | None]: ...
 
 
 def build_stage_fusion(
-    name: str, channels: int, word_dim: int, sentence_dim: int, **kwargs: Any
+    name: str, channels: int, word_dim: int, sentence_dim: int, *, mask_padding: bool = True, **kwargs: Any
 ) -> nn.Module:
     """Build the registered layer ``name`` as a stage fusion and check that it follows the protocol.
 
@@ -59,8 +64,8 @@ def build_stage_fusion(
         channels: Width of the stage's input features ``h``.
         word_dim: Word feature width.
         sentence_dim: Sentence feature width.
-        **kwargs: Extra constructor arguments (e.g. ``mask_padding=False``). ``mask_padding`` is dropped when
-            the block does not accept it, so that blocks without masking options still build.
+        mask_padding: Mask padded words in the block's word attention (passed to every block).
+        **kwargs: Extra constructor arguments (``model.stage_fusion_kwargs``).
 
     Returns:
         The constructed module.
@@ -69,10 +74,8 @@ def build_stage_fusion(
         KeyError: ``name`` is not registered.
         TypeError: the block does not follow the protocol (no integer ``out_channels``, not an ``nn.Module``).
     """
-    if "mask_padding" in kwargs and not accepts_keyword(get("layer", name), "mask_padding"):
-        kwargs = {k: v for k, v in kwargs.items() if k != "mask_padding"}
     module = get_registry("layer").create(
-        name, channels=channels, word_dim=word_dim, sentence_dim=sentence_dim, **kwargs
+        name, channels=channels, word_dim=word_dim, sentence_dim=sentence_dim, mask_padding=mask_padding, **kwargs
     )
     if not isinstance(module, nn.Module):
         raise TypeError(f"stage_fusion: {name!r} built a {type(module).__name__}, expected an nn.Module")
@@ -107,7 +110,9 @@ def check_stage_fusion_output(out: Any, name: str, batch: int, out_channels: int
 def call_with_optional_map(
     block: nn.Module, *args: Any, return_attention: bool
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Run a layer with a ``return_attention`` switch (FFBlock, WordContextAttention) as ``(output, map or None)``.
+    """Run a word-attention layer (FFBlock, WordContextAttention, a word-fusion block) as ``(output, map or None)``.
+
+    Such layers return ``output`` alone, or ``(output, map)`` when called with ``return_attention=True``.
 
     Without the map the layer may take a faster path (``scaled_dot_product_attention``).
 

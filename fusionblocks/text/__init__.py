@@ -21,10 +21,13 @@ from .coverage import (
 from .damsm_bilstm import DAMSMTextEncoder, prepare_token_ids
 from .damsm_convert import convert_damsm_text_state_dict, load_damsm_text_encoder
 from .features import TextEncoder, TextFeatures
+from .from_config import clip_text_encoder_from_config, damsm_text_encoder_from_config
 from .tokenizer import tokenize
 from .vocabulary import AttnGANCaptions, UnsafePickleError, Vocabulary, load_attngan_captions, safe_unpickle
 
 __all__ = [
+    "clip_text_encoder_from_config",
+    "damsm_text_encoder_from_config",
     "TextFeatures",
     "TextEncoder",
     "Vocabulary",

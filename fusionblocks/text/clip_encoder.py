@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_captions, check_positive_int
-from ..registry import register
 from .features import TextEncoder, TextFeatures
 
 __all__ = ["CLIPTextEncoder"]
@@ -28,7 +27,6 @@ def _find_ln_final(model: nn.Module) -> nn.Module:
     )
 
 
-@register("text_encoder", "text.clip", paper="CLIP, arXiv 2103.00020")
 class CLIPTextEncoder(TextEncoder):
     """An open_clip text tower as a fusionblocks text encoder (any open_clip model name).
 

@@ -10,7 +10,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .._checks import check_captions, check_positive_int
-from ..registry import register
 from .features import TextEncoder, TextFeatures
 from .vocabulary import Vocabulary
 
@@ -71,7 +70,6 @@ def prepare_token_ids(
     return ids[:, :t], lengths
 
 
-@register("text_encoder", "text.damsm_bilstm", paper="AttnGAN, arXiv 1711.10485")
 class DAMSMTextEncoder(TextEncoder):
     """AttnGAN/DM-GAN/FF-GAN DAMSM text encoder (``RNN_ENCODER``), with unsorted batches accepted.
 

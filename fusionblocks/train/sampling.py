@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from .._signatures import wrapped_module_accepts_keyword
 from ..text.coverage import warn_unknown_words
 from .distributed import unwrap
 
@@ -80,7 +79,8 @@ def generate(
     ``torch.random.fork_rng``), so sampling in the middle of training does not change the training run.
 
     Args:
-        generator: The (EMA) generator: ``generator(z, sentence, words, mask) -> GeneratorOutput``.
+        generator: The (EMA) generator: ``generator(z, sentence, words, mask, *, return_attention) ->
+            GeneratorOutput`` (the generator protocol).
         text_encoder: ``text_encoder(captions) -> TextFeatures``.
         captions: The captions (one image each).
         noise: Explicit ``z`` (else drawn with ``seed``).
@@ -119,8 +119,6 @@ def generate(
     text_encoder.eval()
     outs = []
     devices = [device] if device.type == "cuda" else []
-    skip_maps = not return_attention and wrapped_module_accepts_keyword(generator, "return_attention")
-    flag = {"return_attention": False} if skip_maps else {}
     try:
         with torch.random.fork_rng(devices=devices):
             if seed is not None:
@@ -130,7 +128,7 @@ def generate(
                 with autocast():
                     text = text_encoder(chunk)
                     z = noise[start : start + len(chunk)].to(device)
-                    out = generator(z, text.sentence, text.words, text.mask, **flag)
+                    out = generator(z, text.sentence, text.words, text.mask, return_attention=return_attention)
                 outs.append(out)
     finally:
         generator.train(modes[0])

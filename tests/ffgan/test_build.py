@@ -171,13 +171,13 @@ def test_invalid_combinations_name_the_key(overrides, key) -> None:
 class GatedFusion(nn.Module):
     """A user block following the stage-fusion protocol: sentence-gated features, no word attention map."""
 
-    def __init__(self, channels: int, word_dim: int, sentence_dim: int, gain: float = 1.0) -> None:
+    def __init__(self, channels: int, word_dim: int, sentence_dim: int, *, mask_padding: bool, gain: float = 1.0):
         super().__init__()
         self.gate = nn.Linear(sentence_dim, channels)
         self.gain = gain
         self.out_channels = 3 * channels
 
-    def forward(self, h, words, mask, sentence):
+    def forward(self, h, words, mask, sentence, *, return_attention: bool):
         g = torch.sigmoid(self.gate(sentence))[:, :, None, None] * self.gain
         return torch.cat([h, h * g, h * (1 - g)], dim=1), None
 

@@ -108,26 +108,34 @@ def test_attngan_stage_fusion_is_concat_of_features_and_context() -> None:
 
 
 class NoWidth(nn.Module):
-    def __init__(self, channels, word_dim, sentence_dim):
+    def __init__(self, channels, word_dim, sentence_dim, *, mask_padding):
         super().__init__()
 
-    def forward(self, h, words, mask, sentence):
+    def forward(self, h, words, mask, sentence, *, return_attention):
         return h, None
 
 
 class WrongShape(nn.Module):
-    def __init__(self, channels, word_dim, sentence_dim):
+    def __init__(self, channels, word_dim, sentence_dim, *, mask_padding):
         super().__init__()
         self.out_channels = 2 * channels
+        self.mask_padding = mask_padding
 
-    def forward(self, h, words, mask, sentence):
+    def forward(self, h, words, mask, sentence, *, return_attention):
         return h, None  # claims 2C channels, returns C
+
+
+class OldProtocol(nn.Module):  # no mask_padding keyword: the protocol has one mandatory form, no sniffing
+    def __init__(self, channels, word_dim, sentence_dim):
+        super().__init__()
+        self.out_channels = channels
 
 
 def test_stage_fusion_protocol_violations_are_reported() -> None:
     registry = get_registry("layer")
     registry.register("test.no_width", NoWidth)
     registry.register("test.wrong_shape", WrongShape)
+    registry.register("test.old_protocol", OldProtocol)
     try:
         with pytest.raises(TypeError, match="out_channels"):
             build_stage_fusion("test.no_width", 4, 6, 5)
@@ -135,11 +143,14 @@ def test_stage_fusion_protocol_violations_are_reported() -> None:
         z, s, w, m = _inputs()
         with pytest.raises(ValueError, match="test.wrong_shape"):
             g(z, s, w, m)
-        # blocks without a mask_padding argument still build (the generator's default is dropped for them)
-        assert isinstance(build_stage_fusion("test.wrong_shape", 4, 6, 5, mask_padding=False), WrongShape)
+        # mask_padding is always passed to the block
+        assert build_stage_fusion("test.wrong_shape", 4, 6, 5, mask_padding=False).mask_padding is False
+        with pytest.raises(TypeError, match="mask_padding"):
+            build_stage_fusion("test.old_protocol", 4, 6, 5)
     finally:
         registry.unregister("test.no_width")
         registry.unregister("test.wrong_shape")
+        registry.unregister("test.old_protocol")
     with pytest.raises(KeyError, match="ffgan.stage_fusion"):
         build_stage_fusion("ffgan.stage_fusio", 4, 6, 5)
 
@@ -190,17 +201,18 @@ def test_without_attention_maps_the_images_are_the_same(fusion, mask_padding, le
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
-def test_a_fusion_without_the_flag_still_works_and_its_map_is_dropped() -> None:
+def test_every_fusion_is_told_whether_a_map_is_wanted() -> None:
     calls = []
 
-    class PlainFusion(nn.Module):  # the minimal protocol: no return_attention keyword
-        def __init__(self, channels, word_dim, sentence_dim):
+    class PlainFusion(nn.Module):  # the protocol: mask_padding at construction, return_attention at every call
+        def __init__(self, channels, word_dim, sentence_dim, *, mask_padding):
             super().__init__()
             self.out_channels = channels
 
-        def forward(self, h, words, mask, sentence):
-            calls.append(h.shape)
-            return h, torch.zeros(h.shape[0], words.shape[1], *h.shape[-2:])
+        def forward(self, h, words, mask, sentence, *, return_attention):
+            calls.append(return_attention)
+            attn = torch.zeros(h.shape[0], words.shape[1], *h.shape[-2:]) if return_attention else None
+            return h, attn
 
     get_registry("layer").register("test.plain_fusion", PlainFusion)
     try:
@@ -208,6 +220,6 @@ def test_a_fusion_without_the_flag_still_works_and_its_map_is_dropped() -> None:
         z, s, w, m = _inputs()
         assert len(g(z, s, w, m).attention) == 2
         assert g(z, s, w, m, return_attention=False).attention == []
-        assert len(calls) == 4
+        assert calls == [True, True, False, False]
     finally:
         get_registry("layer").unregister("test.plain_fusion")

@@ -29,16 +29,20 @@ def test_without_attention_maps_the_images_are_the_same() -> None:
     assert gan.generator.training  # the mode is restored
 
 
-def test_a_generator_without_the_keyword_is_called_without_it() -> None:
+def test_the_generator_is_told_whether_maps_are_wanted() -> None:
     gan = _gan()
+    seen: list[bool] = []
 
-    class Plain(nn.Module):  # a user's generator: the four positional inputs only
+    class Recording(nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner, self.z_dim = inner, inner.z_dim
 
-        def forward(self, z, sentence, words, mask):
-            return self.inner(z, sentence, words, mask)
+        def forward(self, z, sentence, words, mask, *, return_attention):
+            seen.append(return_attention)
+            return self.inner(z, sentence, words, mask, return_attention=return_attention)
 
-    out = generate(Plain(gan.generator), gan.text_encoder, CAPTIONS[:2], seed=0, return_attention=False)
-    assert out.images[-1].shape == (2, 3, 32, 32)
+    out = generate(Recording(gan.generator), gan.text_encoder, CAPTIONS[:2], seed=0, return_attention=False)
+    assert out.images[-1].shape == (2, 3, 32, 32) and out.attention == [] and seen == [False]
+    generate(Recording(gan.generator), gan.text_encoder, CAPTIONS[:2], seed=0)
+    assert seen == [False, True]

@@ -53,13 +53,14 @@ class ToyG(nn.Module):
         self.rgb2 = nn.Conv2d(ch, 3, 1)
         self.ch = ch
 
-    def forward(self, z, sentence, words, mask) -> GeneratorOutput:
+    def forward(self, z, sentence, words, mask, *, return_attention: bool = True) -> GeneratorOutput:
         h = self.fc(torch.cat([z, sentence], 1)).view(-1, self.ch, 4, 4)
         h = F.relu(self.bn(h))
         h1 = F.relu(self.up1(F.interpolate(h, scale_factor=2.0)))
         h2 = F.relu(self.up2(F.interpolate(h1, scale_factor=2.0)))
         att = torch.softmax((words @ words.transpose(1, 2)).sum(-1), -1)[..., None, None].expand(-1, -1, 16, 16)
-        return GeneratorOutput(images=[torch.tanh(self.rgb1(h1)), torch.tanh(self.rgb2(h2))], attention=[att])
+        images = [torch.tanh(self.rgb1(h1)), torch.tanh(self.rgb2(h2))]
+        return GeneratorOutput(images=images, attention=[att] if return_attention else [])
 
 
 class ToyD(nn.Module):
