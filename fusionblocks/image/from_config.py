@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import register
+from ..registry import create, register
 from ..state_dict_io import read_state_dict
 from .damsm_inception import DAMSMImageEncoder
 from .small_cnn import SmallImageEncoder
@@ -21,7 +21,7 @@ def damsm_image_encoder_from_config(config: Any, *, embed_dim: int) -> DAMSMImag
     """``image.damsm_inception``: released projections ``image.weights``, Inception ``image.backbone_weights``."""
     ic = config.image
     kwargs: dict[str, Any] = {"weights": ic.weights, "backbone_weights": ic.backbone_weights, **ic.kwargs}
-    return DAMSMImageEncoder(embed_dim=embed_dim, **kwargs)
+    return create("image_encoder", "image.damsm_inception", embed_dim=embed_dim, **kwargs)
 
 
 def small_cnn_from_config(config: Any, *, embed_dim: int) -> SmallImageEncoder:
@@ -29,7 +29,7 @@ def small_cnn_from_config(config: Any, *, embed_dim: int) -> SmallImageEncoder:
     ``image.weights`` (a state dict file written by DAMSM pre-training)."""
     ic = config.image
     kwargs: dict[str, Any] = {"image_size": config.model.image_size, **ic.kwargs}
-    encoder = SmallImageEncoder(embed_dim=embed_dim, **kwargs)
+    encoder = create("image_encoder", "image.small_cnn", embed_dim=embed_dim, **kwargs)
     if ic.weights is not None:
         encoder.load_state_dict(read_state_dict(ic.weights, "image.weights"))
     return encoder

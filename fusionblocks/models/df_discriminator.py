@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._checks import check_images, check_positive_int, check_same_batch, check_sentence
-from ..registry import register
+from ..registry import create, register
 from .df_down_block import DFDownBlock
 from .outputs import DiscriminatorOutput
 
@@ -51,8 +51,9 @@ class DFCondHead(nn.Module):
 def dfgan_discriminator_from_config(config: Any, *, sentence_dim: int, image_size: int) -> "DFDiscriminator":
     """The ``"dfgan"`` discriminator (``model.ndf/keep_unused_shortcuts``; extra ``model.discriminator_kwargs``)."""
     m = config.model
-    return DFDiscriminator(
-        m.ndf, sentence_dim, image_size, keep_unused_shortcuts=m.keep_unused_shortcuts, **m.discriminator_kwargs
+    return create(
+        "discriminator", "dfgan", nf=m.ndf, sentence_dim=sentence_dim, image_size=image_size,
+        keep_unused_shortcuts=m.keep_unused_shortcuts, **m.discriminator_kwargs,
     )
 
 

@@ -40,8 +40,8 @@ def dfgan_from_config(config: Any, *, word_dim: int, sentence_dim: int) -> "DFGe
     m = config.model
     if m.num_stages != 1:
         raise ValueError(f"model.num_stages: the 'dfgan' generator has a single stage, got {m.num_stages}")
-    return DFGenerator(
-        nf=m.ngf, z_dim=m.z_dim, sentence_dim=sentence_dim, image_size=m.image_size,
+    return create(
+        "generator", "dfgan", nf=m.ngf, z_dim=m.z_dim, sentence_dim=sentence_dim, image_size=m.image_size,
         word_dim=word_dim if m.ffblock_resolutions else None, ffblock_resolutions=m.ffblock_resolutions,
         mask_padding=m.mask_padding, word_fusion=m.word_fusion, word_fusion_kwargs=m.word_fusion_kwargs,
         **m.generator_kwargs,

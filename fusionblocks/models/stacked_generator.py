@@ -10,7 +10,7 @@ from torch import nn
 
 from .._checks import check_mask, check_positive_int, check_same_batch, check_sentence, check_tensor, check_words
 from ..layers import ConditioningAugmentation, ImageHead
-from ..registry import register
+from ..registry import create, register
 from .init_stage import InitStage
 from .outputs import GeneratorOutput
 from .refinement_stage import RefinementStage
@@ -31,8 +31,8 @@ def stacked_from_config(config: Any, *, word_dim: int, sentence_dim: int) -> "St
             "model.ffblock_resolutions: only used by the 'dfgan' generator (stacked models fuse in their stages, "
             "see model.stage_fusion)"
         )
-    return StackedGenerator(
-        z_dim=m.z_dim, sentence_dim=sentence_dim, word_dim=word_dim, ngf=m.ngf, cond_dim=m.cond_dim,
+    return create(
+        "generator", "stacked", z_dim=m.z_dim, sentence_dim=sentence_dim, word_dim=word_dim, ngf=m.ngf, cond_dim=m.cond_dim,
         base_size=m.image_sizes[0], num_stages=m.num_stages, res_blocks=m.res_blocks,
         stage_fusion=m.stage_fusion, stage_fusion_kwargs=m.stage_fusion_kwargs, mask_padding=m.mask_padding,
         ca_sample_in_eval=m.ca_sample_in_eval, **m.generator_kwargs,

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .._checks import check_images, check_positive_int, check_same_batch, check_sentence
-from ..registry import register
+from ..registry import create, register
 from .outputs import DiscriminatorOutput
 from .spectral import conv2d, conv_lrelu
 
@@ -72,8 +72,9 @@ def stage_from_config(config: Any, *, sentence_dim: int, image_size: int) -> "St
     """The ``"stage"`` discriminator of one output scale (``model.ndf/uncond_head/spectral_norm``; extra
     ``model.discriminator_kwargs``)."""
     m = config.model
-    return StageDiscriminator(
-        image_size, m.ndf, sentence_dim, uncond=m.uncond_head, sn=m.spectral_norm, **m.discriminator_kwargs
+    return create(
+        "discriminator", "stage", image_size=image_size, ndf=m.ndf, sentence_dim=sentence_dim, uncond=m.uncond_head,
+        sn=m.spectral_norm, **m.discriminator_kwargs,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import register
+from ..registry import create, register
 from .clip_encoder import CLIPTextEncoder
 from .damsm_bilstm import DAMSMTextEncoder
 from .damsm_convert import load_damsm_text_encoder
@@ -36,8 +36,8 @@ def damsm_text_encoder_from_config(config: Any, *, vocabulary: Vocabulary | None
             "text.vocab_size: required for text.damsm_bilstm when no vocabulary is known; give the data folder "
             "(data.root / --data: the dataset decides the vocabulary) or text.vocabulary"
         )
-    return DAMSMTextEncoder(
-        vocab_size=vocab_size, embedding_dim=tc.embedding_dim, hidden_dim=tc.hidden_dim, max_words=tc.max_words,
+    return create(
+        "text_encoder", "text.damsm_bilstm", vocab_size=vocab_size, embedding_dim=tc.embedding_dim, hidden_dim=tc.hidden_dim, max_words=tc.max_words,
         dropout=tc.dropout, vocabulary=vocabulary, **tc.kwargs,
     )
 
@@ -46,7 +46,9 @@ def clip_text_encoder_from_config(config: Any, *, vocabulary: Vocabulary | None)
     """``text.clip``: ``text.clip_model`` with local weights ``text.weights`` (its own tokenizer: no vocabulary)."""
     tc = config.text
     kwargs: dict[str, Any] = {"context_length": min(tc.max_words, 77) if tc.max_words else None, **tc.kwargs}
-    return CLIPTextEncoder(model_name=tc.clip_model, pretrained=tc.weights, word_dim=tc.word_dim, **kwargs)
+    return create(
+        "text_encoder", "text.clip", model_name=tc.clip_model, pretrained=tc.weights, word_dim=tc.word_dim, **kwargs
+    )
 
 
 register(
