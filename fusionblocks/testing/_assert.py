@@ -1,0 +1,33 @@
+"""Failures of the conformance checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+__all__ = ["ConformanceError", "expect", "expect_close", "expect_finite"]
+
+
+class ConformanceError(AssertionError):
+    """A component breaks a contract of its kind; the message names the component, the check and what broke."""
+
+
+def expect(condition: Any, message: str) -> None:
+    """Raise [`ConformanceError`][fusionblocks.testing._assert.ConformanceError] with ``message`` unless ``condition``."""
+    if not condition:
+        raise ConformanceError(message)
+
+
+def expect_finite(tensor: torch.Tensor, what: str) -> None:
+    """``tensor`` has no NaN or infinity."""
+    expect(bool(torch.isfinite(tensor).all()), f"{what} has NaN or infinite values")
+
+
+def expect_close(actual: torch.Tensor, expected: torch.Tensor, what: str, atol: float = 1e-5, rtol: float = 1e-5) -> None:
+    """``actual`` equals ``expected`` in shape and, elementwise, within the tolerances."""
+    expect(tuple(actual.shape) == tuple(expected.shape), f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}")
+    try:
+        torch.testing.assert_close(actual, expected, atol=atol, rtol=rtol)
+    except AssertionError as err:
+        raise ConformanceError(f"{what}: {err}") from None
