@@ -189,7 +189,7 @@ def preset_example(name: str) -> Callable[[int], ComponentExample]:
 
     def factory(batch_size: int) -> ComponentExample:
         from ..ffgan import build_ffgan, preset_config
-        from ..train.recipes import TrainBatch
+        from ..recipes import TrainBatch
         from ..train.smoke import smoke_overrides
 
         torch.manual_seed(0)
