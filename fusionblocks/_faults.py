@@ -31,6 +31,7 @@ FAULT_POINTS: dict[str, str] = {
     "checkpoint.before_prune": "latest.json names the new checkpoint, old ones not yet pruned",
     "checkpoint.during_prune": "one old checkpoint moved aside for deletion, not yet deleted",
     "atomic.before_replace": "a file's temporary copy written and synced, not yet renamed over the target",
+    "trainer.after_step": "an optimisation step finished, before its logging, samples and checkpoint",
 }
 
 # (setting, point) -> times reached: counting restarts whenever FUSIONBLOCKS_FAULT changes

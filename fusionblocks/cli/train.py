@@ -17,7 +17,6 @@ text.vocabulary names one; it is saved with every checkpoint.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
@@ -47,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=non_negative_int,
                    help="= --set train.checkpoint_every=N (0: only at the end)")
     p.add_argument("--keep", type=positive_int, default=2, help="checkpoints to keep (default 2)")
+    p.add_argument("--nonfinite-patience", type=non_negative_int, default=None, metavar="N",
+                   help="consecutive steps with NaN/Inf gradients (each update skipped) before training stops "
+                   "(default 10; 0: stop at the first)")
     p.add_argument("--compile", action="store_true", help="torch.compile the generator and discriminators")
     p.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -57,7 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also log to TensorBoard in OUT/tensorboard (needs the tensorboard package)")
     add_device_args(p)
     p.set_defaults(precision=None, command="train")
-    p.epilog = ("Flags such as --steps/--batch-size/--precision are stored in the run's config, so `--out DIR "
+    p.epilog = ("Exit status: 0 done; 2 a user error (one line naming the argument or file); 3 training diverged "
+                "(NaN/Inf; the message names the last finite checkpoint, still the run's latest). "
+                "Flags such as --steps/--batch-size/--precision are stored in the run's config, so `--out DIR "
                 "--resume` alone continues the same run.")
 
 
@@ -81,8 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.checkpoint import list_checkpoints, load_checkpoint
     from ..train.datasets import build_dataset
     from ..train.rng import seed_everything
-    from ..train.run_lock import RunFolderLock
-    from ..train.trainer import NonFiniteLossError, Trainer
+    from ..train.trainer import Trainer, TrainingDivergedError
 
     overrides = {**parse_overrides(args.overrides), **_flag_overrides(args)}
     spec = args.preset or args.config
@@ -104,16 +107,15 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(
         gan, dataset, out, device=args.device, channels_last=args.channels_last, compile=args.compile,
         keep_checkpoints=args.keep, progress=not args.no_progress, tensorboard=args.tensorboard,
+        nonfinite_patience=args.nonfinite_patience,
     )
     if trainer.dist.is_main:
         print(f"training {config.name!r} ({gan.num_parameters()['generator']:,} G parameters) on {trainer.device}, "
               f"{trainer.precision}, batch {trainer.cfg.batch_size} x {trainer.dist.world_size}, "
               f"{trainer.total_steps} steps -> {out}", file=sys.stderr)
-    lock = RunFolderLock(out) if trainer.dist.is_main else contextlib.nullcontext()
-    try:
-        with lock:  # one writer per run folder: a second `train --out` of the same folder exits 2 naming this PID
-            result = trainer.fit(resume=args.resume)
-    except NonFiniteLossError as err:
+    try:  # fit holds the run folder's lock: a second `train --out` of the same folder exits 2 naming this PID
+        result = trainer.fit(resume=args.resume)
+    except TrainingDivergedError as err:  # NaN/Inf: not a usage error, so its own status
         print(f"fusionblocks train: error: {err}", file=sys.stderr)
         return 3
     if trainer.dist.is_main:

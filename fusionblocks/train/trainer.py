@@ -15,7 +15,13 @@ overrides only:
   rank and the data position, so a resumed run continues exactly as an uninterrupted one;
 * a tqdm progress bar, ``metrics.jsonl`` (TensorBoard and your own loggers when asked for), PNG sample grids
   with captions and word-attention maps;
-* a non-finite loss stops the run with the step and the loss term named; the last good checkpoint is kept.
+* non-finite numbers never reach a checkpoint: an optimiser step whose gradients hold NaN/Inf is skipped (with a
+  warning, counted in ``metrics.jsonl`` as ``skipped_steps``; more than ``nonfinite_patience`` consecutive skipped
+  steps stop the run), a non-finite loss stops the run, and non-finite weights are refused at the next checkpoint.
+  Each stop names the last finite checkpoint, which stays the run's latest;
+* a run folder has one writer at a time (a lock held by ``fit``), and a resumed run applies changed
+  hyper-parameters to the restored optimisers (recorded in ``state.json``) or refuses the ones that cannot change
+  mid-run, and refuses a changed model naming the differing keys.
 """
 
 from __future__ import annotations
@@ -34,8 +40,16 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from .._faults import fault_point
 from .batches import collate_items, to_train_batch
-from .checkpoint import Checkpoint, CheckpointError, list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_finite_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .device import autocast_factory, resolve_precision, select_device
 from .distributed import (
     DistInfo,
@@ -46,14 +60,20 @@ from .distributed import (
     unwrap,
     wrap_ddp,
 )
+from .divergence import NonFiniteGradientError, NonFiniteLossError, NonFiniteWeightsError, TrainingDivergedError
 from .ema import ModelEMA
+from .finite_state import describe_nonfinite, nonfinite_groups
+from .finite_step import guard_optimizers
 from .grids import attention_grid, caption_grid
 from .loggers import TensorBoardLogger, TrainLogger
 from .metrics_log import MetricsLogger
 from .recipes import TrainModules
+from .resume_changes import apply_optimizer_settings, config_changes, refuse_changes
 from .rng import capture_rng_state, restore_rng_state, seed_everything
+from .run_lock import RunFolderLock
 from .sampler import ResumableSampler
 from .sampling import generate
+from .state_match import ModelMismatchError, load_matching_state_dict
 from .trainer_config import TrainerConfig
 from .vocabulary_check import check_dataset_vocabulary
 
@@ -62,26 +82,13 @@ __all__ = [
     "Trainer",
     "TrainResult",
     "NonFiniteLossError",
+    "NonFiniteGradientError",
+    "NonFiniteWeightsError",
+    "TrainingDivergedError",
     "config_to_dict",
     "describe_run",
     "output_sizes",
 ]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss term became NaN or infinite. Names the step and the term; the last good checkpoint is kept.
-
-    Attributes:
-        step: The step whose losses were non-finite.
-        term: The first non-finite loss term's name.
-        value: Its value.
-        checkpoint: The last good checkpoint folder (or None when none was written yet).
-    """
-
-    def __init__(self, step: int, term: str, value: float, checkpoint: Path | None) -> None:
-        where = f"last good checkpoint kept at {checkpoint}" if checkpoint else "no checkpoint had been written yet"
-        super().__init__(f"non-finite loss at step {step}: loss term {term!r} = {value}; training stopped ({where})")
-        self.step, self.term, self.value, self.checkpoint = step, term, value, checkpoint
 
 
 @dataclass
@@ -192,6 +199,9 @@ class Trainer:
         self.batch_in_epoch = 0
         self.last_checkpoint: Path | None = None
         self.stopped_early = False
+        self.skipped_steps = 0  # steps with an optimiser update skipped for non-finite gradients (whole run)
+        self._consecutive_skips = 0
+        self.resume_history: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------------------------------------ set-up
     def _setup_runtime(self) -> None:
@@ -220,6 +230,8 @@ class Trainer:
         self.optimizers = self.recipe.build_optimizers(
             self.generator, list(self.discriminators), fused=True if self.device.type in ("cuda", "cpu") else None
         )
+        # what the recipe steps: the same optimisers, skipping any update whose gradients hold NaN/Inf
+        self._guarded_optimizers = guard_optimizers(self.optimizers)
         g_run: nn.Module = self.generator
         d_run = list(self.discriminators)
         if self.cfg.compile:
@@ -320,7 +332,18 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------ checkpoints
     def save(self) -> Path | None:
-        """Write a checkpoint for the current step (rank 0 writes; every rank contributes its RNG state)."""
+        """Write a checkpoint for the current step (rank 0 writes; every rank contributes its RNG state).
+
+        Raises:
+            NonFiniteWeightsError: the weights, EMA or optimiser state hold NaN/Inf (checked on every rank, one
+                fused reduction per group); nothing is written and the last finite checkpoint stays the latest.
+        """
+        tensors = self.state_tensors()
+        optimizers = {name: opt.state_dict() for name, opt in self.optimizers.items()}
+        bad = nonfinite_groups({**tensors, **{f"optimizer {n}": _optimizer_tensors(sd) for n, sd in optimizers.items()}})
+        if bad:  # every rank holds the same state, so every rank stops here alike
+            raise NonFiniteWeightsError(self.step, f"NaN/Inf in {describe_nonfinite(bad)}; the checkpoint of this step "
+                                        "was not written", bad, self.last_checkpoint)
         rng = all_gather_objects(capture_rng_state())
         path = None
         if self.dist.is_main:
@@ -337,15 +360,18 @@ class Trainer:
                 "sample_captions": self.sample_captions,
                 "vocabulary": list(vocab.itos) if hasattr(vocab, "itos") else None,
                 "provenance": getattr(self.gan, "provenance", None) or {},
+                "skipped_steps": self.skipped_steps,
+                "resume_history": self.resume_history,
             }
             path = save_checkpoint(
                 self.out_dir,
                 self.step,
-                tensors=self.state_tensors(),
-                optimizers={name: opt.state_dict() for name, opt in self.optimizers.items()},
+                tensors=tensors,
+                optimizers=optimizers,
                 state=state,
                 config=self.run_config(),
                 keep=self.cfg.keep_checkpoints,
+                check_finite=False,  # checked above, on every rank
             )
         barrier()
         self.last_checkpoint = path if path is not None else self.last_checkpoint
@@ -354,21 +380,46 @@ class Trainer:
     def load(self, path: str | os.PathLike[str] | Checkpoint) -> Checkpoint:
         """Restore weights, EMA, optimisers, step, data position and (same world size) every RNG state.
 
+        The model, recipe and loop were built from the *current* config. Settings that differ from the
+        checkpoint's are applied (optimiser hyper-parameters are set on the restored optimisers), recorded in the
+        next checkpoint's ``state.json`` under ``resume_history`` and reported in one warning; settings that cannot
+        change mid-run are refused (see [`resume_changes`][fusionblocks.train.resume_changes]).
+
         Raises:
             CheckpointError: The checkpoint is missing, truncated or corrupt (the message names the file).
+            NonFiniteCheckpointError: Its weights hold NaN/Inf (written by an older version without the guard).
+            ModelMismatchError: The current config builds a model of another shape (names the differing keys).
+            ResumeConfigError: The current config changes the seed, the recipe or the encoders (names them).
         """
         ck = path if isinstance(path, Checkpoint) else load_checkpoint(path, map_location=self.device)
-        unwrap(self.generator).load_state_dict(ck.tensors["generator"])
-        self.discriminators.load_state_dict(ck.tensors["discriminators"])
-        self.text_encoder.load_state_dict(ck.tensors["text_encoder"])
+        check_finite_checkpoint(ck)
+        changes = config_changes(ck.config, self.run_config()) if ck.config else {}
+        refuse_changes(changes, ck.path)
+        modules = {"generator": unwrap(self.generator), "discriminators": self.discriminators,
+                   "text_encoder": self.text_encoder}
         if self.image_encoder is not None and "image_encoder" in ck.tensors:
-            self.image_encoder.load_state_dict(ck.tensors["image_encoder"])
+            modules["image_encoder"] = self.image_encoder
+        for group, module in modules.items():
+            load_matching_state_dict(module, ck.tensors[group], group=group, source=ck.path)
         if self.ema is not None:
-            self.ema.module.load_state_dict(ck.tensors.get("generator_ema", ck.tensors["generator"]))
+            group = "generator_ema" if "generator_ema" in ck.tensors else "generator"
+            load_matching_state_dict(self.ema.module, ck.tensors[group], group=group, source=ck.path)
         for name, opt in self.optimizers.items():
             if name in ck.optimizers:
-                opt.load_state_dict(ck.optimizers[name])
+                fresh = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+                try:
+                    opt.load_state_dict(ck.optimizers[name])
+                except (ValueError, KeyError) as exc:  # another number of parameters or groups
+                    raise ModelMismatchError(f"{ck.path}: the saved optimizer {name!r} does not fit the model "
+                                             f"built from the current config ({exc})", name, [str(exc)]) from exc
+                changes.update(apply_optimizer_settings(opt, fresh, name))
         state = ck.state
+        self.skipped_steps = int(state.get("skipped_steps", 0))
+        self.resume_history = list(state.get("resume_history") or [])
+        if changes:
+            self.resume_history.append({"step": ck.step, "changed": {k: list(v) for k, v in changes.items()}})
+            listing = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changes.items())
+            warnings.warn(f"resuming {ck.path} with changed settings, applied: {listing}", stacklevel=2)
         self.step = int(state.get("step", ck.step))
         saved_world = int(state.get("world_size", 1))
         saved_batch = int(state.get("trainer", {}).get("batch_size", self.cfg.batch_size))
@@ -412,6 +463,8 @@ class Trainer:
             try:
                 self.load(self.out_dir)
             except CheckpointError as err:
+                if not _damaged(err):  # a config that does not fit fails on every checkpoint alike
+                    raise
                 older = [str(p) for p in existing][:-1]
                 hint = f"; an older checkpoint is still there: {older[-1]} (resume from it explicitly)" if older else ""
                 raise CheckpointError(f"{err}{hint}") from err
@@ -420,32 +473,58 @@ class Trainer:
     def train_step(self, batch: Mapping[str, Any]) -> tuple[list[str], torch.Tensor]:
         """One optimisation step on a collated batch: the recipe's iteration, the finite check, the EMA update.
 
+        An optimiser update whose gradients hold NaN or Inf is skipped (weights and moments unchanged): the step
+        still counts, a warning names it, and ``skipped_steps`` grows. More than ``nonfinite_patience``
+        consecutive steps with a skipped update stop the run.
+
         Returns:
             The loss-term names and their values (a CPU tensor, one value per name).
 
         Raises:
             NonFiniteLossError: a loss term is NaN or infinite (on any rank).
+            NonFiniteGradientError: too many consecutive steps had non-finite gradients.
         """
         train_batch = to_train_batch(batch, self.scale_sizes, self.device, channels_last=self.cfg.channels_last)
-        losses = self.recipe.iteration(self.modules, train_batch, self.optimizers, autocast=self.autocast)
+        losses = self.recipe.iteration(self.modules, train_batch, self._guarded_optimizers, autocast=self.autocast)
         self.step += 1
-        values = self._check_finite(losses)
+        skips = {name: guard.take_skipped() for name, guard in self._guarded_optimizers.items()}
+        values, skipped = self._check_finite(losses, skips)
+        if skipped:
+            self.skipped_steps += 1
+            self._consecutive_skips += 1
+            if self._consecutive_skips > self.cfg.nonfinite_patience:
+                raise NonFiniteGradientError(self.step, self._consecutive_skips, skipped, self.last_checkpoint)
+            warnings.warn(
+                f"step {self.step}: non-finite gradients for optimiser(s) {', '.join(skipped)}; their update was "
+                f"skipped ({self.skipped_steps} step(s) with skipped updates so far, "
+                f"{self._consecutive_skips} in a row; the run stops after {self.cfg.nonfinite_patience})",
+                stacklevel=2,
+            )
+        else:
+            self._consecutive_skips = 0
         if self.ema is not None:
             self.ema.update(unwrap(self.generator))
         return list(losses), values
 
-    def _check_finite(self, losses: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _check_finite(
+        self, losses: Mapping[str, torch.Tensor], skips: Mapping[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, list[str]]:
+        """The loss values on the CPU and the optimisers that skipped their update, in one transfer."""
         names = list(losses)
-        values = torch.stack([losses[k].detach().float().reshape(()) for k in names])
-        bad = (~torch.isfinite(values)).any().float()
+        device = losses[names[0]].device if names else self.device
+        flags = [skips[k].to(device).reshape(()) for k in skips]
+        values = torch.stack([losses[k].detach().float().reshape(()) for k in names] + flags)
+        bad = (~torch.isfinite(values[: len(names)])).any().float()
         if self.dist.enabled:
             torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
         values_cpu = values.cpu()
+        losses_cpu = values_cpu[: len(names)]
+        skipped = [name for name, flag in zip(skips, values_cpu[len(names):]) if flag > 0]
         if bad.item() > 0:
-            finite = torch.isfinite(values_cpu)
+            finite = torch.isfinite(losses_cpu)
             k = int((~finite).nonzero()[0]) if (~finite).any() else 0
-            raise NonFiniteLossError(self.step, names[k], float(values_cpu[k]), self.last_checkpoint)
-        return values_cpu
+            raise NonFiniteLossError(self.step, names[k], float(losses_cpu[k]), self.last_checkpoint)
+        return losses_cpu, skipped
 
     # ------------------------------------------------------------------------------------------------ outputs
     def write_samples(self, tag: str | None = None) -> list[Path]:
@@ -496,9 +575,22 @@ class Trainer:
         Raises:
             FileExistsError: a fresh trainer (step 0) with ``resume=False`` finds checkpoints in ``out_dir`` (an
                 earlier run is never overwritten).
-            NonFiniteLossError: A loss became NaN/Inf (the last good checkpoint stays on disk).
-            CheckpointError: ``resume`` names a corrupt or truncated checkpoint.
+            TrainingDivergedError: a loss, the gradients (past ``nonfinite_patience``) or the weights became
+                NaN/Inf; the message names the last finite checkpoint, which stays the run's latest.
+            CheckpointError: ``resume`` names a corrupt or truncated checkpoint, or one the current config cannot
+                continue (another model shape, seed, recipe or encoders; the message names them).
+            RunFolderBusyError: another process is writing to ``out_dir``.
         """
+        lock = RunFolderLock(self.out_dir) if self.dist.is_main else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            return self._fit(resume)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _fit(self, resume: bool | str | os.PathLike[str]) -> TrainResult:
         self.resume(resume)
         total = self.total_steps
         loggers = self._open_loggers()
@@ -512,22 +604,23 @@ class Trainer:
             while self.step < total:
                 try:
                     names, values = self.train_step(next(batches))
-                except NonFiniteLossError as err:
+                    fault_point("trainer.after_step")
+                    window.add(names, values)
+                    done = self.step == total
+                    if self.cfg.max_seconds is not None and time.perf_counter() - t_start > self.cfg.max_seconds:
+                        done = True
+                        self.stopped_early = self.step < total
+                    if progress is not None:
+                        progress.update(names, values, self.step - start_step, time.perf_counter() - t_start)
+                    if done or _due(self.step, self.cfg.log_every):
+                        record = {**window.flush(), "epoch": self.epoch, "skipped_steps": self.skipped_steps}
+                        for logger in loggers:
+                            logger.log(self.step, record)
+                    grids += self._sample_and_checkpoint(done)
+                except TrainingDivergedError as err:
                     for logger in loggers:
                         logger.log(self.step, {"error": str(err)})
                     raise
-                window.add(names, values)
-                done = self.step == total
-                if self.cfg.max_seconds is not None and time.perf_counter() - t_start > self.cfg.max_seconds:
-                    done = True
-                    self.stopped_early = self.step < total
-                if progress is not None:
-                    progress.update(names, values, self.step - start_step, time.perf_counter() - t_start)
-                if done or _due(self.step, self.cfg.log_every):
-                    record = {**window.flush(), "epoch": self.epoch}
-                    for logger in loggers:
-                        logger.log(self.step, record)
-                grids += self._sample_and_checkpoint(done)
                 if done:
                     break
         finally:
@@ -551,6 +644,23 @@ class Trainer:
 
 def _due(step: int, every: int) -> bool:
     return bool(every) and step % every == 0
+
+
+def _optimizer_tensors(state_dict: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """The tensors of an optimiser state dict, keyed ``param/entry``."""
+    return {
+        f"{pid}/{key}": value
+        for pid, entries in state_dict.get("state", {}).items()
+        for key, value in entries.items()
+        if isinstance(value, torch.Tensor)
+    }
+
+
+def _damaged(err: CheckpointError) -> bool:
+    """A checkpoint that is damaged (an older one may do), not one the current config cannot continue."""
+    from .resume_changes import ResumeConfigError
+
+    return not isinstance(err, (ModelMismatchError, ResumeConfigError))
 
 
 class _LossWindow:

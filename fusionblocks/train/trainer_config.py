@@ -55,6 +55,9 @@ class TrainerConfig:
         find_unused_parameters: Passed to DDP (for models with parameters that some steps leave unused).
         deterministic: ``torch.use_deterministic_algorithms(True)`` and cuDNN benchmarking off (bit-reproducible
             GPU runs, slower); otherwise cuDNN benchmarking is on. The official code set both at once.
+        nonfinite_patience: Consecutive steps whose gradients may hold NaN/Inf before training stops. Each such
+            optimiser update is skipped (weights and moments unchanged) with a warning and counted as
+            ``skipped_steps`` in ``metrics.jsonl``; ``0`` stops at the first one.
         max_seconds: Wall-time budget of one [`Trainer.fit`][fusionblocks.train.trainer.Trainer.fit] call: when a
             step ends past it, training stops there as if ``steps`` had been reached (final samples and
             checkpoint written). ``None``: no budget.
@@ -80,6 +83,7 @@ class TrainerConfig:
     find_unused_parameters: bool = False
     deterministic: bool = False
     max_seconds: float | None = None
+    nonfinite_patience: int = 10
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "log_every", "keep_checkpoints", "num_samples"):
@@ -87,7 +91,7 @@ class TrainerConfig:
         for name in ("steps", "epochs"):
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), minimum=1)
-        for name in ("seed", "num_workers", "sample_every", "checkpoint_every", "sample_seed"):
+        for name in ("seed", "num_workers", "sample_every", "checkpoint_every", "sample_seed", "nonfinite_patience"):
             _check_int(name, getattr(self, name), minimum=0)
         if self.precision not in PRECISIONS:
             hint = " (fp16 is not offered: use bf16)" if self.precision == "fp16" else ""
