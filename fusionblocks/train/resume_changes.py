@@ -74,7 +74,7 @@ def config_changes(saved: Mapping[str, Any], current: Mapping[str, Any]) -> dict
 
 def refuse_changes(changes: Mapping[str, tuple[Any, Any]], source: object) -> None:
     """Raise [`ResumeConfigError`][fusionblocks.train.resume_changes.ResumeConfigError] if ``changes`` touch a
-    key of [`REFUSED_ON_RESUME`][fusionblocks.train.resume_changes.REFUSED_ON_RESUME]."""
+    key of ``REFUSED_ON_RESUME``."""
     refused = [key for key in changes if key in REFUSED_ON_RESUME]
     if refused:
         listing = "; ".join(
