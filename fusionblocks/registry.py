@@ -1,7 +1,7 @@
 """Component registry: one [`Registry`][fusionblocks.registry.Registry] per kind, plus entry-point plugin discovery.
 
 Components are registered under namespaced, lower-case, dotted names (``ffgan.ffblock``,
-``attngan.word_attention``, ``text.clip`` ...) and built with [`create`][fusionblocks.registry.create]::
+``attngan.word_attention``, ``text.clip`` ...) and built with [`create`][fusionblocks.registry.create]:
 
     from fusionblocks import register, create, list_components
 

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from .._precision import PRECISIONS
 
 __all__ = [
-    "add_device_args", "apply_threads", "read_captions", "positive_int", "non_negative_int", "positive_float",
+    "plain_text", "add_device_args", "apply_threads", "read_captions", "positive_int", "non_negative_int", "positive_float",
     "writable_file", "check_folder_path",
 ]
+
+
+_LITERAL = re.compile(r"``([^`]+)``")
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_CROSS_REF = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+
+
+def plain_text(doc: str | None) -> str:
+    """A module docstring as plain text for ``--help``: no ````literal```` quotes, no ``::`` block markers, no
+    cross-reference or role markup."""
+    text = _CROSS_REF.sub(r"\1", _ROLE.sub(r"\1", _LITERAL.sub(r"\1", doc or "")))
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    return re.sub(r"::$", ":", text, flags=re.MULTILINE)
 
 
 def _integer(text: str) -> int:

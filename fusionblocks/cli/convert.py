@@ -5,7 +5,7 @@ With ``--generator``, the result loads with ``fusionblocks sample --checkpoint O
 text encoder and the vocabulary (``captions.pickle``) are given too. Without it, the DAMSM encoders are converted to
 ``OUT/text_encoder.safetensors`` / ``OUT/image_encoder.safetensors`` (+ ``OUT/vocabulary.json`` from the pickle),
 the layout ``fusionblocks pretrain-damsm`` writes, for ``--set text.weights=OUT/text_encoder.safetensors``.
-Examples::
+Examples:
 
     fusionblocks convert --preset cub256 --generator netG_epoch_650.pth --text-encoder text_encoder200.pth \\
         --captions-pickle data/birds/captions.pickle --out runs/ffgan_cub_official
@@ -20,9 +20,11 @@ import argparse
 import re
 from pathlib import Path
 
+from ._common import plain_text
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("convert", help="convert official FF-GAN checkpoints", description=__doc__,
+    p = sub.add_parser("convert", help="convert official FF-GAN checkpoints", description=plain_text(__doc__),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="cub256", help="the preset the checkpoint was trained with (cub256, coco256)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")

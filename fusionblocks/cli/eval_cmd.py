@@ -1,7 +1,7 @@
 """``fusionblocks eval``: compute FID / KID / IS / R-precision / CLIP / attributes, for images sampled from a
 checkpoint or for a folder of images you already generated.
 
-Examples::
+Examples:
 
     fusionblocks eval --checkpoint runs/tiny --metrics attributes,rprec --num-samples 500 --out eval.json
     fusionblocks eval --checkpoint runs/cub --data data/birds --metrics fid,is,rprec --num-samples 30000 \\
@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, non_negative_int, positive_int, read_captions, writable_file
+from ._common import add_device_args, apply_threads, non_negative_int, plain_text, positive_int, read_captions, writable_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate a checkpoint or a folder of images", description=__doc__,
+    p = sub.add_parser("eval", help="evaluate a checkpoint or a folder of images", description=plain_text(__doc__),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="run folder or checkpoint to sample from")
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="eval.json", help="JSON report (a Markdown table is written next to it)")
     p.add_argument("--captions", help="caption file (default: the test split of the model's dataset)")
     p.add_argument("--data", help="dataset folder for cub/coco/folder models (overrides data.root)")
-    p.add_argument("--reference", help="FID/KID reference: .npz statistics (from `fusionblocks stats`)")
+    p.add_argument("--reference", help="FID/KID reference: .npz statistics (from: fusionblocks stats)")
     p.add_argument("--inception-weights", help="local Inception weights for FID/KID/IS")
     p.add_argument("--resize-filter", default="bilinear",
                    help="resize to 299² for Inception: bilinear (default), bilinear-antialias, bicubic, ...")

@@ -7,10 +7,12 @@ from __future__ import annotations
 import argparse
 import platform
 
+from ._common import plain_text
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="versions, devices, registered components; or what a run used",
-                       description=__doc__)
+                       description=plain_text(__doc__))
     p.add_argument("run", nargs="?", metavar="RUN",
                    help="a run folder, its checkpoints/ folder or a step folder: show its encoders and vocabulary")
     p.set_defaults(command="info")

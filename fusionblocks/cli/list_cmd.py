@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import plain_text
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list registered components", description=__doc__)
+    p = sub.add_parser("list", help="list registered components", description=plain_text(__doc__))
     p.add_argument("kind", nargs="?", default=None,
                    help="layer, text_encoder, image_encoder, loss, generator, discriminator, model (default: all)")
     p.add_argument("--pattern", default="*", help="fnmatch pattern, e.g. 'ffgan.*'")

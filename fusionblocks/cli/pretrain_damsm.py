@@ -3,10 +3,10 @@
 The encoders are the ones the config builds (``text.encoder``, ``image.encoder``); the result
 (``text_encoder.safetensors``, ``image_encoder.safetensors``, ``vocabulary.json``, ``history.json``) is what
 ``--set text.weights=OUT/text_encoder.safetensors --set image.weights=OUT/image_encoder.safetensors`` expects.
-Examples::
+Examples:
 
     fusionblocks pretrain-damsm --preset tiny64 --steps 300 --out runs/damsm_shapes
-    fusionblocks pretrain-damsm --preset cub256 --data data/birds --epochs 600 --batch-size 48 \
+    fusionblocks pretrain-damsm --preset cub256 --data data/birds --epochs 600 --batch-size 48 \\
         --set image.backbone_weights=inception_v3_google.pth --out runs/damsm_cub
 
 The text encoder's vocabulary is the dataset's (``captions.pickle``, or one built from the captions); it is saved
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_device_args, apply_threads, non_negative_int, positive_float, positive_int
+from ._common import add_device_args, apply_threads, non_negative_int, plain_text, positive_float, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pretrain-damsm", help="pre-train the DAMSM encoders", description=__doc__,
+    p = sub.add_parser("pretrain-damsm", help="pre-train the DAMSM encoders", description=plain_text(__doc__),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset")

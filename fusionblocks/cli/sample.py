@@ -1,6 +1,6 @@
 """``fusionblocks sample``: images from your captions with a trained checkpoint (PNGs + a captioned grid).
 
-Example::
+Example:
 
     fusionblocks sample --checkpoint runs/tiny --caption "a large red circle" --caption "a small blue square" \\
         --num 4 --out samples/
@@ -20,13 +20,14 @@ from ._common import (
     check_folder_path,
     non_negative_int,
     positive_float,
+    plain_text,
     positive_int,
     read_captions,
 )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="generate images from captions", description=__doc__,
+    p = sub.add_parser("sample", help="generate images from captions", description=plain_text(__doc__),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="run folder, its checkpoints/ folder or a step folder")
     p.add_argument("--caption", action="append", help="a caption (repeatable)")

@@ -4,7 +4,7 @@ DATA is a dataset folder (the AttnGAN layout of CUB/COCO, a folder of captioned 
 or the word ``captioned_shapes``. The ``.npz`` holds ``mu``/``sigma`` (what pytorch-fid, DM-GAN and DF-GAN read),
 the features (for KID, unless ``--no-features``) and the protocol: dataset, split, image count, image size, crop,
 resize filter, feature extractor and its weights' fingerprint. ``fusionblocks eval --reference ref.npz`` warns when
-its own settings differ. Examples::
+its own settings differ. Examples:
 
     fusionblocks stats data/birds --split test --image-size 256 --inception-weights pt_inception.pth --out bird_test.npz
     fusionblocks stats captioned_shapes --split test --num 1000 --image-size 64 --inception-weights W --out shapes.npz
@@ -16,11 +16,11 @@ import argparse
 import os
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, positive_int, writable_file
+from ._common import add_device_args, apply_threads, plain_text, positive_int, writable_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stats", help="FID reference statistics of a dataset", description=__doc__,
+    p = sub.add_parser("stats", help="FID reference statistics of a dataset", description=plain_text(__doc__),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", metavar="DATA", help="dataset folder, or 'captioned_shapes'")
     p.add_argument("--out", required=True, help="output .npz file")

@@ -1,17 +1,19 @@
 """``fusionblocks train``: train a preset or config on its dataset, with checkpoints you can ``--resume`` from.
 
-Examples::
+Examples:
 
-    fusionblocks train --preset tiny64 --steps 2000 --set text.weights=runs/damsm/text_encoder.safetensors \
+    fusionblocks train --preset tiny64 --steps 2000 --set text.weights=runs/damsm/text_encoder.safetensors \\
         --set image.weights=runs/damsm/image_encoder.safetensors --out runs/tiny
-    fusionblocks train --preset cub256 --data data/birds --set text.weights=text_encoder200.pth \
+    fusionblocks train --preset cub256 --data data/birds --set text.weights=text_encoder200.pth \\
         --set image.weights=image_encoder200.pth --set image.backbone_weights=inception_v3_google.pth --out runs/cub
     fusionblocks train --preset tiny64 --steps 20 --allow-random-encoders --out runs/smoke   # a smoke run
-
-The text encoder's vocabulary comes from the dataset (its captions.pickle, or one built from its captions) unless
-text.vocabulary names one; it is saved with every checkpoint.
     fusionblocks train --out runs/tiny --resume            # the config is read back from the checkpoint
     torchrun --nproc_per_node 4 -m fusionblocks train --preset cub256 --data data/birds --out runs/cub
+
+The schedule (train.steps or train.epochs), batch size, seed and precision come from the config; the flags below
+that say "= --set ..." change it, and are stored with it. The text encoder's vocabulary comes from the dataset
+(its captions.pickle, or one built from its captions) unless text.vocabulary names one; it is saved with every
+checkpoint.
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, check_folder_path, non_negative_int, positive_int
+from ._common import add_device_args, apply_threads, check_folder_path, non_negative_int, plain_text, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model", description=__doc__,
+    p = sub.add_parser("train", help="train a model", description=plain_text(__doc__),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", help="preset name (see `fusionblocks list model`)")
+    src.add_argument("--preset", help="preset name (see: fusionblocks list model)")
     src.add_argument("--config", help="YAML config file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.batch_size=8 (repeatable)")
@@ -61,8 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(precision=None, command="train")
     p.epilog = ("Exit status: 0 done; 2 a user error (one line naming the argument or file); 3 training diverged "
                 "(NaN/Inf; the message names the last finite checkpoint, still the run's latest). "
-                "Flags such as --steps/--batch-size/--precision are stored in the run's config, so `--out DIR "
-                "--resume` alone continues the same run.")
+                "Flags such as --steps/--batch-size/--precision are stored in the run's config, so --out DIR "
+                "--resume alone continues the same run.")
 
 
 def _flag_overrides(args: argparse.Namespace) -> dict:

@@ -3,7 +3,7 @@
 The same rules as training (``fusionblocks.data.dataset_vocabulary``): an AttnGAN-layout folder (CUB / COCO) gives
 the vocabulary of its ``captions.pickle`` (else ``captions_DAMSM.pickle``, else one built from ``text/``); a folder
 of captioned images gives one built from its captions. Training does this by itself; use the file to pin a
-vocabulary across datasets (``--set text.vocabulary=vocab.json``). Example::
+vocabulary across datasets (``--set text.vocabulary=vocab.json``). Example:
 
     fusionblocks vocab build my_data --out my_data_vocab.json
 """
@@ -14,15 +14,15 @@ import argparse
 import os
 from pathlib import Path
 
-from ._common import writable_file
+from ._common import plain_text, writable_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("vocab", help="build a dataset's vocabulary file", description=__doc__,
+    p = sub.add_parser("vocab", help="build a dataset's vocabulary file", description=plain_text(__doc__),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
-    b = actions.add_parser("build", help="write the vocabulary of DATA as JSON", description=__doc__,
+    b = actions.add_parser("build", help="write the vocabulary of DATA as JSON", description=plain_text(__doc__),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("data", metavar="DATA", help="dataset folder (AttnGAN layout, or images with captions)")
     b.add_argument("--out", required=True, help="output JSON file")

@@ -1,7 +1,7 @@
 """CUB-200-2011 and COCO-2014 in the AttnGAN/DM-GAN/FF-GAN layout ([FF-GAN: data layout][ffgan-data]), with the FF-GAN
 transform ([training recipe][ffgan-training]).
 
-Layout under ``root`` (e.g. ``data/birds``)::
+Layout under ``root`` (e.g. ``data/birds``):
 
     captions.pickle                 [train_caps, test_caps, ixtoword, wordtoix] (optional, see below)
     train/filenames.pickle          list of keys;  train/class_info.pickle (optional) class ids aligned with them

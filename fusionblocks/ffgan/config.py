@@ -1,6 +1,6 @@
 """``FFGANConfig``: nested dataclasses (model / text / image / train / data), YAML round trip, dotted overrides.
 
-Every value that shapes a model lives here; no module reads a global configuration::
+Every value that shapes a model lives here; no module reads a global configuration:
 
     cfg = FFGANConfig.from_yaml("my.yaml")                       # unknown keys raise, naming 'model.ngff'
     cfg = cfg.with_overrides(["model.ngf=32", "train.batch_size=8"])   # what ``--set`` on the command line does
@@ -236,7 +236,7 @@ class TrainConfig(_Section):
     """Training recipe and loop settings: the one place their defaults and valid ranges are declared.
 
     The trainer reads the loop settings from here
-    ([`TrainerConfig.from_config`][fusionblocks.train.trainer.TrainerConfig.from_config]) and the builder gives the
+    ([`TrainerConfig.from_config`][fusionblocks.train.trainer_config.TrainerConfig.from_config]) and the builder gives the
     recipe its hyper-parameters from here.
 
     Args:

@@ -5,7 +5,7 @@ Every layer registered with kind ``"layer"`` passes ``example=<callable>`` to
 the batch size and returns a [`LayerExample`][fusionblocks.layers._example.LayerExample];
 ``tests/layers/test_conformance.py`` runs the same checks
 (shapes, finite gradients, batch size 1, bf16 autocast, eval determinism, batch-permutation equivariance) on every
-registered layer through it::
+registered layer through it:
 
     @register("layer", "mylab.block", example=lambda batch_size: LayerExample(
         module=MyBlock(8), args=(torch.randn(batch_size, 8, 8, 8),), output_shapes=((batch_size, 8, 8, 8),)))

@@ -1,7 +1,7 @@
 """Losses of the FF-GAN family: DAMSM word/sentence matching, BCE stage losses, hinge, MA-GP and KL.
 
 Each loss is a function returning a small dataclass (with a scalar ``.loss`` and its terms) plus a thin
-registered ``nn.Module`` wrapper of kind ``"loss"``::
+registered ``nn.Module`` wrapper of kind ``"loss"``:
 
     from fusionblocks.losses import damsm_word_loss, damsm_sentence_loss
     w = damsm_word_loss(regions, text.words, text.mask, class_ids=None, gamma1=4.0, gamma2=5.0, gamma3=10.0)

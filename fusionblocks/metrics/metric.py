@@ -2,7 +2,7 @@
 
 Every metric is registered with kind ``"metric"`` (``fusionblocks list metric``) and built with
 :func:`create_metric`. ``evaluate`` is a loop over them; they work on their
-own too::
+own too:
 
     fid = create_metric("fid", extractor=extractor, reference="ref.npz")
     for images, captions in batches:

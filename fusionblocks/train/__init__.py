@@ -1,7 +1,7 @@
 """Training: the [`Trainer`][fusionblocks.train.trainer.Trainer] loop, recipes, checkpoints, EMA, distributed helpers,
 sampling and grids.
 
-Names are imported lazily (``from fusionblocks.train import Trainer`` loads only what it needs)::
+Names are imported lazily (``from fusionblocks.train import Trainer`` loads only what it needs):
 
     from fusionblocks.ffgan import build_ffgan
     from fusionblocks.train import Trainer, build_dataset

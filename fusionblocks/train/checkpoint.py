@@ -1,6 +1,6 @@
 """Training checkpoints: safetensors weights + JSON metadata, written atomically, verified on load.
 
-Layout of one run folder::
+Layout of one run folder:
 
     RUN/checkpoints/step_00000100/
         generator.safetensors  generator_ema.safetensors  discriminators.safetensors  ...   (one per group)

@@ -78,7 +78,6 @@ from .trainer_config import TrainerConfig
 from .vocabulary_check import check_dataset_vocabulary
 
 __all__ = [
-    "TrainerConfig",
     "Trainer",
     "TrainResult",
     "NonFiniteLossError",

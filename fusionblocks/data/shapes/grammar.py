@@ -1,6 +1,6 @@
 """The CaptionedShapes vocabulary of attributes and its caption grammar: templates, a renderer and a parser.
 
-Caption grammar (lower case, words separated by spaces)::
+Caption grammar (lower case, words separated by spaces):
 
     caption  := ["there is"] object [position] | position "there is" object
               | object relation object | "there is" object relation object | object "and" object
