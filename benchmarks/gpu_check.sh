@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# GPU check for issue 8: the GPU part of the benchmark, then ~3 minutes of cub256-sized training on CaptionedShapes
-# at 256², then (time permitting) the torch.compile variant. Finishes within 8 minutes; fails early without CUDA.
+# GPU check for issue 8: the training examples' smoke runs on CUDA (--smoke --smoke-device), the GPU part of the
+# benchmark, then ~3 minutes of cub256-sized training on CaptionedShapes at 256², then (time permitting) the
+# torch.compile variant. Finishes within 8 minutes; fails early without CUDA.
 #
 #   bash benchmarks/gpu_check.sh              # results in $OUT (if set, e.g. on the device runner) or benchmarks/gpu_results
 #   PYTHON=/path/to/python bash benchmarks/gpu_check.sh
@@ -39,6 +40,16 @@ PYEOF
 "$PY" -c "import fusionblocks, timm, einops; print('imports ok')"
 
 STATUS=0
+echo "== 1b. the training examples' smoke runs on CUDA (placement, 2 workers + pinned memory, bf16 autocast) =="
+for example in train_ffgan train_dfgan_variant; do
+    T=$(cap 45)
+    if ! timeout "$T" "$PY" "examples/$example.py" --smoke --smoke-device --device cuda --workers 2 \
+            --precision auto --steps 5 --out "$RES/smoke_$example" 2>&1 | tee "$RES/smoke_$example.log"; then
+        echo "!! $example --smoke --smoke-device failed or timed out after ${T}s (see $RES/smoke_$example.log)"; STATUS=1
+    fi
+    rm -rf "$RES/smoke_$example/checkpoints"
+done
+
 echo "== 2. benchmark: reference vs fusionblocks on CUDA (no compile; fused Adam as the trainer), batch 4 and 16 =="
 T=$(cap 175)
 # the JSON is rewritten after every case, so a timeout keeps what was measured (training first)

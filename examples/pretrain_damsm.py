@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--encoder", choices=("small", "inception"), default=None,
                    help="image encoder (default: small for shapes, inception for --data-dir)")
     p.add_argument("--backbone-weights", help="local ImageNet Inception-v3 weights (timm or torchvision names)")
+    p.add_argument("--allow-random-encoders", action="store_true",
+                   help="allow the Inception encoder without --backbone-weights (tests only: it stays random)")
     p.add_argument("--image-size", type=int, default=None, help="training resolution (default 32 shapes / 299)")
     p.add_argument("--embed-dim", type=int, default=None, help="DAMSM embedding width (default 64 small / 256)")
     p.add_argument("--max-words", type=int, default=18)
@@ -55,11 +57,18 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.manual_seed(args.seed)
     encoder_kind = args.encoder or ("inception" if args.data_dir else "small")
+    if encoder_kind == "inception" and not args.backbone_weights and not args.allow_random_encoders:
+        raise SystemExit(
+            "--backbone-weights: the Inception encoder's backbone stays frozen during DAMSM pre-training, so it needs "
+            "ImageNet Inception-v3 weights from a local file (torchvision inception_v3_google-*.pth or a timm "
+            "checkpoint); --allow-random-encoders only for tests"
+        )
     image_size = args.image_size or (299 if encoder_kind == "inception" else 32)
     embed_dim = args.embed_dim or (256 if encoder_kind == "inception" else 64)
     if args.data_dir:
         from fusionblocks.data import AttnGANDataset
 
+        # the dataset decides the vocabulary: captions.pickle, captions_DAMSM.pickle, or one built from text/
         dataset = AttnGANDataset(args.data_dir, split="train", base_size=image_size, num_scales=1,
                                  max_words=args.max_words, seed=args.seed)
         vocabulary = dataset.vocabulary

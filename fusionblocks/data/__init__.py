@@ -39,6 +39,7 @@ from .shapes import (
     shapes_vocabulary,
 )
 from .collate import collate_captions
+from .export import write_attngan_layout, write_caption_folder
 from .image_folder import ImageFolder, centre_square
 from .dataset_vocabulary import (
     VocabularySource,
@@ -91,6 +92,8 @@ __all__ = [
     "read_cub_bboxes",
     "CAPTIONS_PICKLES",
     "ImageFolder",
+    "write_attngan_layout",
+    "write_caption_folder",
     "centre_square",
     "find_captions_pickle",
     "VocabularySource",
