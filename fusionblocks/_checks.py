@@ -39,11 +39,11 @@ def _shape(t: torch.Tensor) -> str:
 
 def _reference(like: Like) -> torch.Tensor | None:
     if isinstance(like, nn.Module):
-        for tensor in like.parameters():
-            return tensor
-        for tensor in like.buffers():
-            if tensor.is_floating_point():
-                return tensor
+        for parameter in like.parameters():
+            return parameter
+        for buffer in like.buffers():
+            if buffer.is_floating_point():
+                return buffer
         return None
     return like
 

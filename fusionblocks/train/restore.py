@@ -68,16 +68,14 @@ def load_gan(
         vocabulary = Vocabulary(words)
     gan = build_ffgan(config, vocabulary=vocabulary)
     g_group = "generator_ema" if use_ema and "generator_ema" in ck.tensors else "generator"
-    used = [g_group, "text_encoder"]
+    modules = {g_group: gan.generator, "text_encoder": gan.text_encoder}
     if gan.image_encoder is not None and "image_encoder" in ck.tensors:
-        used.append("image_encoder")
+        modules["image_encoder"] = gan.image_encoder
     if load_discriminators and "discriminators" in ck.tensors:
-        used.append("discriminators")
-    check_finite_checkpoint(ck, used)
-    modules = {g_group: gan.generator, "text_encoder": gan.text_encoder, "image_encoder": gan.image_encoder,
-               "discriminators": gan.discriminators}
-    for group in used:
-        load_matching_state_dict(modules[group], ck.tensors[group], group=group, source=ck.path)
+        modules["discriminators"] = gan.discriminators
+    check_finite_checkpoint(ck, list(modules))
+    for group, module in modules.items():
+        load_matching_state_dict(module, ck.tensors[group], group=group, source=ck.path)
     gan.to(device)
     gan.generator.eval()
     gan.discriminators.eval()

@@ -1,4 +1,5 @@
-"""Fixtures of the reliability suite: one tiny trained run folder (about 3 s) shared by the module's tests."""
+"""Fixtures of the reliability suite: one tiny trained run folder (about 3 s) shared by the whole suite (tests copy
+it before changing it)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _fresh_fault_counters():
     _hits.clear()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory):
     """A one-step tiny64 run folder written by the real CLI."""
     from fusionblocks.cli import main

@@ -173,7 +173,7 @@ def test_files_respect_the_umask(tmp_path, umask, mode):
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     run = tmp_path / "run"
     read_end, write_end = os.pipe()
-    go_end, wait_end = os.pipe()
+    go_end, _ = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child holds the lock until killed
         try:

@@ -10,8 +10,6 @@ import shutil
 from fusionblocks.cli import main
 from fusionblocks.train.checkpoint import load_checkpoint, save_checkpoint
 
-from .conftest import TINY
-
 RESUME = ["--no-progress", "--device", "cpu", "--sample-every", "0"]
 
 
