@@ -15,7 +15,7 @@ def reliability_counts() -> dict[str, int]:
     from . import test_plugins_cli as plugins
     from . import test_resume as resume
 
-    cli_special = 2  # full disk during training, run folder in use
+    cli_special = 3  # full disk during training, run folder in use, unwritable eval output
     padded = 4 * 2  # poison values x (with, without attention maps)
     plugin_cases = 4  # import error, duplicate name, strict mode, disabled
     resume_refusals = 3  # changed model shape, changed seed, a non-finite checkpoint (also a file refused)

@@ -213,6 +213,26 @@ def test_user_error_is_one_line_exit_2(case, argv, expected, trained_run, scratc
     assert not (scratch / "PWNED").exists()
 
 
+def test_unwritable_eval_output_fails_before_sampling(trained_run, capsys, monkeypatch):
+    target = "/sys/fusionblocks_eval.json"  # sysfs refuses new files, even to root
+    try:
+        open(target, "ab").close()
+    except PermissionError:
+        pass
+    else:  # pragma: no cover - not Linux
+        pytest.skip("no read-only location to write to")
+    import importlib
+
+    evaluate_module = importlib.import_module("fusionblocks.metrics.evaluate")  # the package's name is the function
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled before checking --out")
+
+    monkeypatch.setattr(evaluate_module, "evaluate", no_sampling)
+    assert main(["eval", "--checkpoint", str(trained_run), "--metrics", "rprec", "--out", target]) == 2
+    _check_one_error_line(capsys.readouterr().err, "eval", f"{target}: Permission denied [EACCES]")
+
+
 def test_full_disk_during_training(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FUSIONBLOCKS_FAULT", "atomic.before_replace:enospc")
     assert main(["train", *TINY, "--steps", "1", "--sample-every", "0", "--out", str(tmp_path / "r")]) == 2
