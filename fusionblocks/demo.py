@@ -57,8 +57,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument("--steps", type=int, default=2500, help="GAN training steps (default 2500)")
-    p.add_argument("--damsm-steps", type=int, default=300, help="DAMSM pre-training steps (default 300)")
+    p.add_argument("--damsm-steps", type=int, default=1500, help="DAMSM pre-training steps (default 1500)")
     p.add_argument("--damsm-batch-size", type=int, default=32)
+    p.add_argument("--damsm-negatives", type=int, default=4,
+                   help="hard-negative captions per image in DAMSM pre-training (one attribute changed; 0 = off)")
     p.add_argument("--budget-minutes", type=float, default=9.5, help="wall-time budget for everything")
     p.add_argument("--sample-every", type=int, default=250)
     p.add_argument("--heldout", type=int, default=48, help="held-out test captions to sample and judge")
@@ -83,6 +85,11 @@ def _pretrain_damsm(gan: Any, dataset: Any, args: argparse.Namespace, out: Path)
     text, image = gan.text_encoder, gan.image_encoder
     for module in (text, image):  # the builder froze them; unfreeze() keeps frozen backbones frozen
         module.unfreeze() if hasattr(module, "unfreeze") else module.requires_grad_(True)
+    from .data import CaptionedShapes
+
+    dataset = CaptionedShapes(resolution=dataset.resolution, split="train", seed=dataset.seed,
+                              max_objects=dataset.max_objects, captions_per_image=dataset.captions_per_image,
+                              size=len(dataset), hard_negatives=args.damsm_negatives)
     loader = DataLoader(dataset, batch_size=args.damsm_batch_size, shuffle=True, drop_last=True,
                         collate_fn=collate_captions, generator=torch.Generator().manual_seed(args.seed))
     bar = None
@@ -98,7 +105,7 @@ def _pretrain_damsm(gan: Any, dataset: Any, args: argparse.Namespace, out: Path)
 
     try:
         history = pretrain_damsm(text, image, loader, steps=args.damsm_steps, lr=2e-3, out_dir=out / "damsm",
-                                 callback=callback, log_every=0)
+                                 callback=callback, log_every=0, mask_same_class=False)
     finally:
         if bar is not None:
             bar.close()

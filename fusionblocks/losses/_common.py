@@ -45,16 +45,21 @@ def same_class_mask(class_ids: torch.Tensor) -> torch.Tensor:
     return same & ~eye
 
 
-def matching_cross_entropy(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def matching_cross_entropy(
+    scores: torch.Tensor, negative_scores: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Cross-entropy both ways with the diagonal as the target (mean reduction).
 
-    Returns ``(CE(scores, arange), CE(scores.T, arange))``: rows pick columns, then columns pick rows.
+    Returns ``(CE(scores, arange), CE(scores.T, arange))``: rows pick columns, then columns pick rows. With
+    ``negative_scores``, row ``i`` also competes with its own extra columns ``negative_scores[i]`` (the scores of
+    image ``i`` against its hard-negative captions) in the first term; the second term is unchanged.
 
     Shapes:
-        scores: ``(B, B)``; returns two ``()`` tensors.
+        scores: ``(B, B)``; negative_scores: ``(B, K)``; returns two ``()`` tensors.
     """
     labels = torch.arange(scores.shape[0], device=scores.device)
-    return F.cross_entropy(scores, labels), F.cross_entropy(scores.t(), labels)
+    rows = scores if negative_scores is None else torch.cat([scores, negative_scores.to(scores.dtype)], dim=1)
+    return F.cross_entropy(rows, labels), F.cross_entropy(scores.t(), labels)
 
 
 def check_logits(value: object, name: str, batch: int | None = None) -> torch.Tensor:

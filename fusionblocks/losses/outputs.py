@@ -24,15 +24,19 @@ class DAMSMLoss:
             entries are ``-inf``).
         attention: Word loss only: the word → region attention of each caption over its own image,
             zero at padded words; ``None`` for the sentence loss.
+        negative_scores: With hard negatives: the score of each image against each of its own hard-negative
+            captions (``γ3``-scaled, the extra candidates of ``loss0``); ``None`` otherwise.
 
     Shapes:
-        loss0, loss1: ``()``; scores: ``(B, B)``; attention: ``(B, T, h, w)`` or ``None``.
+        loss0, loss1: ``()``; scores: ``(B, B)``; attention: ``(B, T, h, w)`` or ``None``;
+        negative_scores: ``(B, K)`` or ``None``.
     """
 
     loss0: torch.Tensor
     loss1: torch.Tensor
     scores: torch.Tensor
     attention: torch.Tensor | None = None
+    negative_scores: torch.Tensor | None = None
 
     @property
     def loss(self) -> torch.Tensor:

@@ -35,15 +35,20 @@ class DAMSMBatch:
         captions: ``B`` strings, or token ids ``(B, T)`` long.
         lengths: Caption lengths with token ids (``None`` with strings or right-padded ids).
         class_ids: Optional class of each image (same-class non-matching pairs are left out of the loss).
+        negative_captions: Optional hard negatives: ``K`` caption strings per image, each false for that image
+            (e.g. from ``CaptionedShapes(hard_negatives=K)``); they join the image's candidates in the
+            image-picks-caption terms (``word0``, ``sent0``).
 
     Shapes:
-        images ``(B, 3, H, W)``; captions ``B`` strings or ``(B, T)``; lengths ``(B,)``; class_ids ``(B,)``.
+        images ``(B, 3, H, W)``; captions ``B`` strings or ``(B, T)``; lengths ``(B,)``; class_ids ``(B,)``;
+        negative_captions ``B`` lists of ``K`` strings.
     """
 
     images: torch.Tensor
     captions: Sequence[str] | torch.Tensor
     lengths: torch.Tensor | None = None
     class_ids: torch.Tensor | None = None
+    negative_captions: Sequence[Sequence[str]] | None = None
 
 
 @dataclass
@@ -112,11 +117,12 @@ def parse_damsm_batch(batch: Any, text_encoder: nn.Module | None = None) -> DAMS
         captions = batch.get("captions")
         tokens = batch.get("tokens")
         strings_ok = captions is not None and all(isinstance(c, str) for c in captions)
+        negatives = batch.get("negative_captions")
         if tokens is not None and (not strings_ok or text_encoder is None or _uses_token_ids(text_encoder)):
-            return DAMSMBatch(images, tokens, batch.get("lengths"), batch.get("class_ids"))
+            return DAMSMBatch(images, tokens, batch.get("lengths"), batch.get("class_ids"), negatives)
         if not strings_ok:
             raise ValueError("batch: expected 'captions' (strings) or 'tokens' + 'lengths'")
-        return DAMSMBatch(images, list(captions), None, batch.get("class_ids"))
+        return DAMSMBatch(images, list(captions), None, batch.get("class_ids"), negatives)
     if isinstance(batch, (tuple, list)):
         if len(batch) == 2:
             images, captions = batch
@@ -143,8 +149,12 @@ def damsm_losses(
     gamma2: float = 5.0,
     gamma3: float = 10.0,
     word_form: str = "official",
+    mask_same_class: bool = True,
 ) -> dict[str, torch.Tensor]:
     """The four DAMSM loss terms of one batch: ``word0``, ``word1``, ``sent0``, ``sent1`` and their sum ``loss``.
+
+    With ``mask_same_class`` (the official behaviour) same-class non-matching pairs are left out when the batch
+    has class ids; the batch's ``negative_captions``, when present, are used as hard negatives.
 
     Shapes:
         batch: see [`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch]; returns scalars ``()``.
@@ -158,12 +168,38 @@ def damsm_losses(
             f"text_encoder: word features have {text.words.shape[-1]} channels but image regions have "
             f"{regions.shape[1]}; DAMSM needs one embedding width (set the image encoder's embed_dim)"
         )
-    class_ids = batch.class_ids
-    words = damsm_word_loss(regions, text.words, text.mask, class_ids, gamma1, gamma2, gamma3, form=word_form)
-    sent = damsm_sentence_loss(codes, text.sentence, class_ids, gamma3)
+    class_ids = batch.class_ids if mask_same_class else None
+    negative: dict[str, torch.Tensor] = {}
+    sentence_negatives = None
+    if batch.negative_captions is not None:
+        negative, sentence_negatives = _encode_negatives(text_encoder, batch.negative_captions, len(text.sentence))
+    words = damsm_word_loss(regions, text.words, text.mask, class_ids, gamma1, gamma2, gamma3, form=word_form,
+                            **negative)
+    sent = damsm_sentence_loss(codes, text.sentence, class_ids, gamma3, negatives=sentence_negatives)
     out = {"word0": words.loss0, "word1": words.loss1, "sent0": sent.loss0, "sent1": sent.loss1}
     out["loss"] = out["word0"] + out["word1"] + out["sent0"] + out["sent1"]
     return out
+
+
+def _encode_negatives(
+    text_encoder: nn.Module, negative_captions: Sequence[Sequence[str]], batch: int
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Encode ``K`` hard-negative captions per image into the loss functions' ``(B, K, ...)`` arguments."""
+    from einops import rearrange
+
+    if isinstance(negative_captions, (str, torch.Tensor)) or len(negative_captions) != batch:
+        raise ValueError(f"negative_captions: expected {batch} lists of caption strings (one list per image)")
+    counts = {len(c) if isinstance(c, (list, tuple)) else -1 for c in negative_captions}
+    if len(counts) != 1 or min(counts) < 1:
+        raise ValueError("negative_captions: expected the same number K >= 1 of caption strings for every image")
+    flat = [c for group in negative_captions for c in group]
+    if not all(isinstance(c, str) for c in flat):
+        raise ValueError("negative_captions: expected caption strings")
+    feats = text_encoder(flat)
+    k = counts.pop()
+    words = {"negative_words": rearrange(feats.words, "(b k) t e -> b k t e", b=batch, k=k),
+             "negative_mask": rearrange(feats.mask, "(b k) t -> b k t", b=batch, k=k)}
+    return words, rearrange(feats.sentence, "(b k) e -> b k e", b=batch, k=k)
 
 
 def _to_device(batch: DAMSMBatch, device: torch.device) -> DAMSMBatch:
@@ -173,7 +209,8 @@ def _to_device(batch: DAMSMBatch, device: torch.device) -> DAMSMBatch:
     class_ids = batch.class_ids
     if class_ids is not None and not isinstance(class_ids, torch.Tensor):
         class_ids = torch.as_tensor(class_ids)
-    return DAMSMBatch(move(batch.images), move(batch.captions), move(batch.lengths), move(class_ids))
+    return DAMSMBatch(move(batch.images), move(batch.captions), move(batch.lengths), move(class_ids),
+                      batch.negative_captions)
 
 
 def _epoch_iterator(loader: Iterable[Any] | Callable[[], Iterable[Any]], epoch: int) -> Iterator[Any]:
@@ -253,6 +290,7 @@ def pretrain_damsm(
     gamma2: float = 5.0,
     gamma3: float = 10.0,
     word_form: str = "official",
+    mask_same_class: bool = True,
     val_loader: Iterable[Any] | Callable[[], Iterable[Any]] | None = None,
     val_batches: int | None = None,
     out_dir: str | os.PathLike | None = None,
@@ -290,6 +328,11 @@ def pretrain_damsm(
         gamma2: DAMSM γ₂ (word-score sharpness).
         gamma3: DAMSM γ₃ (score scale).
         word_form: Form of the DAMSM word score (``"official"`` or ``"paper"``).
+        mask_same_class: Leave same-class non-matching pairs out of the losses when batches carry class ids
+            (official: True). Turn it off when a class does not determine what a caption says: CaptionedShapes
+            classes are (shape, colour) only, so masking them removes exactly the negatives that differ in size
+            and position. Batches with ``negative_captions`` add those hard negatives in any case
+            ([`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch]).
         val_loader: Optional validation batches, evaluated after each epoch
             ([`evaluate_damsm`][fusionblocks.train.damsm_pretrain.evaluate_damsm]).
         val_batches: Validation batches per evaluation (``None``: all of ``val_loader``).
@@ -327,7 +370,8 @@ def pretrain_damsm(
     if not text_params and not image_params:
         raise ValueError("text_encoder: no trainable parameters in either encoder (both frozen?)")
     optimizer = torch.optim.Adam(text_params + image_params, lr=lr, betas=betas)
-    loss_kwargs = dict(gamma1=gamma1, gamma2=gamma2, gamma3=gamma3, word_form=word_form)
+    loss_kwargs = dict(gamma1=gamma1, gamma2=gamma2, gamma3=gamma3, word_form=word_form,
+                       mask_same_class=mask_same_class)
     history = DAMSMHistory()
     current_lr = lr
     step = 0

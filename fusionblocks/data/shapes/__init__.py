@@ -12,6 +12,7 @@ The package has one module per concern:
 * ``grammar``: attributes, caption templates, the parser and the vocabulary;
 * ``render``: geometry and the antialiased rasteriser;
 * ``sample``: drawing a random scene;
+* ``negatives``: hard negative captions (one attribute changed) for contrastive training and evaluation;
 * ``dataset``: the [CaptionedShapes][fusionblocks.data.CaptionedShapes] dataset.
 """
 
@@ -51,6 +52,7 @@ from .render import (
     position_from_centroid,
     render_scene,
 )
+from .negatives import NEGATIVE_ATTRIBUTES, caption_alternatives, sample_hard_negatives
 from .sample import RELATION_POSITIONS, sample_scene
 
 __all__ = [
@@ -78,6 +80,9 @@ __all__ = [
     "SceneAttributes",
     "PlacedObject",
     "CaptionedShapes",
+    "NEGATIVE_ATTRIBUTES",
+    "caption_alternatives",
+    "sample_hard_negatives",
     "parse_caption",
     "render_caption",
     "captions_for_scene",

@@ -13,6 +13,7 @@ from ...text.vocabulary import Vocabulary
 from ..pyramid import pyramid, pyramid_sizes
 from ..tokens import caption_tokens
 from .grammar import SceneAttributes, captions_for_scene, class_id_of
+from .negatives import sample_hard_negatives
 from .render import PlacedObject, render_scene
 from .sample import sample_scene
 
@@ -40,12 +41,17 @@ class CaptionedShapes(Dataset):
         vocabulary: optional ``Vocabulary``; when given, items also carry ``tokens`` / ``length``.
         max_words: length of ``tokens`` (with ``vocabulary``); the longest template caption has 14 words, longer
             captions would keep a random ordered subset of words.
+        hard_negatives: when positive, items also carry ``negative_captions``: this many captions that each
+            change exactly one attribute the item's caption states
+            ([sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives]), drawn anew every
+            epoch; for contrastive (DAMSM) training with hard negatives.
 
     Items are dicts: ``image`` (3, R, R) in [-1, 1]; ``images`` list (pyramid); ``caption`` str;
     ``caption_index`` int; ``attributes``
     [SceneAttributes][fusionblocks.data.shapes.grammar.SceneAttributes]; ``class_id`` int
     ([class_id_of][fusionblocks.data.shapes.grammar.class_id_of]);
-    ``key`` str (``"<split>/<i>"``); and ``tokens`` (max_words,) long / ``length`` int with a vocabulary.
+    ``key`` str (``"<split>/<i>"``); ``tokens`` (max_words,) long / ``length`` int with a vocabulary; and
+    ``negative_captions`` (a list of ``hard_negatives`` str) when asked for.
 
     Call ``set_epoch`` before each epoch to draw other captions; rendering does not depend on the epoch.
 
@@ -65,6 +71,7 @@ class CaptionedShapes(Dataset):
         supersample: int = 4,
         vocabulary: Vocabulary | None = None,
         max_words: int = 16,
+        hard_negatives: int = 0,
     ) -> None:
         self.size = check_positive_int(size, "size")
         self.resolution = check_positive_int(resolution, "resolution")
@@ -83,6 +90,9 @@ class CaptionedShapes(Dataset):
         self.supersample = check_positive_int(supersample, "supersample")
         self.vocabulary = vocabulary
         self.max_words = check_positive_int(max_words, "max_words")
+        if isinstance(hard_negatives, bool) or not isinstance(hard_negatives, int) or hard_negatives < 0:
+            raise ValueError(f"hard_negatives: expected a non-negative int, got {hard_negatives!r}")
+        self.hard_negatives = hard_negatives
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -170,11 +180,14 @@ class CaptionedShapes(Dataset):
         }
         if self.vocabulary is not None:
             item["tokens"], item["length"] = caption_tokens(self.vocabulary.encode(captions[k]), self.max_words, crng)
+        if self.hard_negatives:
+            nrng = np.random.default_rng([self.seed, SPLITS[self.split], i, self.epoch, 2])
+            item["negative_captions"] = sample_hard_negatives(captions[k], self.hard_negatives, nrng)
         return item
 
     def __repr__(self) -> str:
         return (
             f"CaptionedShapes(size={self.size}, resolution={self.resolution}, split={self.split!r}, seed={self.seed}, "
             f"max_objects={self.max_objects}, captions_per_image={self.captions_per_image}, "
-            f"num_scales={self.num_scales})"
+            f"num_scales={self.num_scales}" + (f", hard_negatives={self.hard_negatives})" if self.hard_negatives else ")")
         )
