@@ -172,3 +172,69 @@ def test_bad_arguments() -> None:
     wide = SmallImageEncoder(embed_dim=8, image_size=32, channels=(8, 8))
     with pytest.raises(ValueError, match="text_encoder: word features have 16"):
         pretrain_damsm(text, wide, [(images, captions)], steps=1)
+
+
+def test_hard_negatives_and_class_masking_in_damsm_losses() -> None:
+    from fusionblocks.losses import damsm_sentence_loss, damsm_word_loss
+
+    images, captions, classes = _toy_data()
+    vocab = Vocabulary.build(captions)
+    text, image = _encoders(vocab)
+    text.eval()
+    classes = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    negatives = [[f"a {COLORS[(i + 1) % 4]} {SHAPES[(i // 4) % 2]}", f"a {COLORS[i % 4]} {SHAPES[1 - (i // 4) % 2]}"]
+                 for i in range(8)]
+    regions, codes = image(images)
+    feats = text(captions)
+    flat = text([c for group in negatives for c in group])
+
+    # negatives off and class masking on: exactly the official losses
+    plain = damsm_losses(text, image, DAMSMBatch(images, captions, None, classes))
+    torch.testing.assert_close(plain["word0"], damsm_word_loss(regions, feats.words, feats.mask, classes).loss0)
+    torch.testing.assert_close(plain["sent1"], damsm_sentence_loss(codes, feats.sentence, classes).loss1)
+    # mask_same_class=False ignores the class ids
+    unmasked = damsm_losses(text, image, DAMSMBatch(images, captions, None, classes), mask_same_class=False)
+    torch.testing.assert_close(unmasked["word0"], damsm_word_loss(regions, feats.words, feats.mask).loss0)
+    # negatives: encoded once, (B, K, ...) into both losses' image-picks-caption terms
+    hard = damsm_losses(text, image, DAMSMBatch(images, captions, None, None, negatives))
+    t = flat.words.shape[1]
+    word = damsm_word_loss(regions, feats.words, feats.mask, negative_words=flat.words.reshape(8, 2, t, -1),
+                           negative_mask=flat.mask.reshape(8, 2, t))
+    sent = damsm_sentence_loss(codes, feats.sentence, negatives=flat.sentence.reshape(8, 2, -1))
+    for key, value in (("word0", word.loss0), ("word1", word.loss1), ("sent0", sent.loss0), ("sent1", sent.loss1)):
+        torch.testing.assert_close(hard[key], value)
+    assert hard["word0"] > unmasked["word0"] and hard["sent0"] > unmasked["sent0"]
+
+
+def test_dict_batches_carry_negative_captions_and_bad_ones_are_named() -> None:
+    images, captions, _ = _toy_data(4)
+    batch = parse_damsm_batch({"image": images, "captions": captions, "negative_captions": [["a red square"]] * 4})
+    assert batch.negative_captions == [["a red square"]] * 4
+    vocab = Vocabulary.build(captions)
+    text, image = _encoders(vocab)
+    for bad in ([["a red square"]] * 3, [["a red square"], [], [], []], ["a red square"] * 4):
+        with pytest.raises(ValueError, match="negative_captions"):
+            damsm_losses(text, image, DAMSMBatch(images, captions, None, None, bad))
+
+
+def test_hard_negatives_teach_what_random_negatives_cannot() -> None:
+    """Batches of one image have no in-batch negatives, so plain DAMSM has nothing to learn from them; one hard
+    negative per image (the caption with its colour changed) is enough to learn to rank the true caption first."""
+    import torch.nn.functional as F
+
+    images, captions, _ = _toy_data()
+    vocab = Vocabulary.build(captions)
+    text, image = _encoders(vocab)
+    loader = [DAMSMBatch(images[i : i + 1], captions[i : i + 1]) for i in range(8)]
+    without = pretrain_damsm(text, image, loader, steps=8, lr=0.01)
+    assert max(without.loss) == 0.0  # a batch of one: every loss term is exactly zero
+    wrong = [f"a {COLORS[(i + 1) % 4]} {SHAPES[(i // 4) % 2]}" for i in range(8)]
+    with_neg = [DAMSMBatch(images[i : i + 1], captions[i : i + 1], None, None, [[wrong[i]]]) for i in range(8)]
+    history = pretrain_damsm(text, image, with_neg, steps=64, lr=0.01)
+    assert history.loss[0] > 0 and sum(history.loss[-8:]) < 0.5 * sum(history.loss[:8])
+    text.eval(), image.eval()
+    with torch.no_grad():
+        codes = F.normalize(image(images)[1], dim=1)
+        true = (F.normalize(text(captions).sentence, dim=1) * codes).sum(1)
+        false = (F.normalize(text(wrong).sentence, dim=1) * codes).sum(1)
+    assert bool((true > false).all())
