@@ -1,5 +1,5 @@
 """The ``fusionblocks`` command: ``list``, ``info``, ``train``, ``sample``, ``pretrain-damsm``, ``convert``, ``eval``,
-``vocab``, ``stats``.
+``vocab``, ``stats``, ``probe-text``.
 
 Each subcommand lives in its own small module with ``add_parser(subparsers)`` and ``run(args) -> int``; heavy
 imports happen inside ``run`` so that ``fusionblocks --help`` and ``fusionblocks list`` stay fast.
@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "eval": ".eval_cmd",
     "vocab": ".vocab",
     "stats": ".stats",
+    "probe-text": ".probe_text",
 }
 
 

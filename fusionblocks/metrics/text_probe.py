@@ -3,11 +3,12 @@ DAMSM R-precision against hard negatives that differ from the true caption in ex
 
 Two measurements, both on held-out captions (the ``test`` split; nothing here trains the encoders):
 
-* **Feature probe.** A nearest-centroid classifier per attribute (colour, size, shape, position; relation for
-  two-object captions), its centroids fitted on ``train``-split captions, evaluated on ``test``-split captions
-  that state the attribute. Features are L2-normalised first and compared by cosine, the similarity DAMSM itself
-  uses. It is run on the sentence vectors and on the masked mean of the word vectors. A feature that does not
-  separate an attribute's values scores near chance (``1 / number of values``).
+* **Feature probe.** A linear probe per attribute (colour, size, shape, position; relation for two-object
+  captions), fitted on ``train``-split captions and evaluated on ``test``-split captions that state the attribute
+  ([linear_probe_accuracy][fusionblocks.metrics.text_probe.linear_probe_accuracy]). Features are L2-normalised
+  first, as DAMSM compares them by cosine. It is run on the sentence vectors and on the masked mean of the word
+  vectors. A feature that does not separate an attribute's values scores near chance (``1 / number of
+  values``, or the majority value's share).
 * **Hard-negative R-precision.** For each held-out image, its full caption (``"a {size} {color} {shape}
   {position}"``, or ``"a {size} {color} {shape} {relation} a {size} {color} {shape}"`` for two objects) is scored
   against every caption that changes exactly one attribute, by the DAMSM sentence score ``cos(image code,
@@ -26,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TextProbeReport", "probe_text_features", "nearest_centroid_accuracy", "one_attribute_alternatives",
+__all__ = ["TextProbeReport", "probe_text_features", "linear_probe_accuracy", "one_attribute_alternatives",
            "PROBE_ATTRIBUTES"]
 
 #: Attributes probed, in report order ("relation" from two-object captions).
@@ -38,7 +39,7 @@ class TextProbeReport:
     """Result of [probe_text_features][fusionblocks.metrics.text_probe.probe_text_features].
 
     Attributes:
-        sentence: Per attribute, nearest-centroid accuracy of the sentence vectors on held-out captions.
+        sentence: Per attribute, linear-probe accuracy of the sentence vectors on held-out captions.
         words: The same for the masked mean of the word vectors.
         counts: Per attribute, held-out captions that state it (the probe's denominator).
         chance: Per attribute, ``1 / number of values``.
@@ -92,19 +93,26 @@ class TextProbeReport:
         return "\n".join(rows)
 
 
-def nearest_centroid_accuracy(
-    fit_features: torch.Tensor, fit_labels: torch.Tensor, eval_features: torch.Tensor, eval_labels: torch.Tensor
+def linear_probe_accuracy(
+    fit_features: torch.Tensor,
+    fit_labels: torch.Tensor,
+    eval_features: torch.Tensor,
+    eval_labels: torch.Tensor,
+    ridge: float = 1e-3,
 ) -> float:
-    """Accuracy of a cosine nearest-centroid classifier fitted on one set and evaluated on another.
+    """Accuracy of a linear probe fitted on one set and evaluated on another.
 
-    Features are L2-normalised; each class centroid is the mean of its normalised fit features; an eval feature
-    takes the class of the centroid with the highest cosine. Classes absent from the fit set cannot be predicted.
+    Features are L2-normalised (the probe reads directions, as DAMSM's cosine does) and get a bias column; the
+    probe is ridge regression onto one-hot labels, ``W = (XᵀX + ridge·N·I)⁻¹ XᵀY``, predicting the arg-max class.
+    Classes absent from the fit set cannot be predicted. A feature that holds an attribute linearly scores near
+    1; one that does not scores near the majority-class rate.
 
     Args:
-        fit_features: Features the centroids are fitted on.
+        fit_features: Features the probe is fitted on.
         fit_labels: Their integer labels.
         eval_features: Features to classify.
         eval_labels: Their true labels.
+        ridge: Ridge strength, relative to the number of fit rows.
 
     Returns:
         The fraction of ``eval_features`` classified correctly.
@@ -124,11 +132,17 @@ def nearest_centroid_accuracy(
         raise ValueError("fit_labels: expected one label per feature row")
     if fit_features.shape[0] == 0 or eval_features.shape[0] == 0:
         raise ValueError("fit_features: expected non-empty fit and eval sets")
+
+    def design(x: torch.Tensor) -> torch.Tensor:
+        x = F.normalize(x.double(), dim=1)
+        return torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
+
     classes = torch.unique(fit_labels)
-    fit = F.normalize(fit_features.double(), dim=1)
-    onehot = (fit_labels[:, None] == classes[None, :]).double()  # (N, K)
-    centroids = F.normalize(onehot.t() @ fit, dim=1)  # (K, D)
-    predicted = classes[(F.normalize(eval_features.double(), dim=1) @ centroids.t()).argmax(dim=1)]
+    x = design(fit_features)
+    y = (fit_labels[:, None] == classes[None, :]).double()
+    gram = x.t() @ x + ridge * x.shape[0] * torch.eye(x.shape[1], dtype=x.dtype)
+    weights = torch.linalg.solve(gram, x.t() @ y)
+    predicted = classes[(design(eval_features) @ weights).argmax(dim=1)]
     return float((predicted == eval_labels).double().mean())
 
 
@@ -276,7 +290,7 @@ def probe_text_features(
             R-precision; ``None`` skips that part.
         resolution: Side at which the held-out images are rendered for the image encoder (default: its
             ``image_size`` attribute, else 64).
-        fit_scenes: Training-split one-object scenes whose captions fit the centroids (5 captions each).
+        fit_scenes: Training-split one-object scenes whose captions fit the probe (5 captions each).
         eval_scenes: Held-out (test-split) one-object scenes whose captions are classified, and whose images
             are used for the hard-negative R-precision.
         relation_scenes: Two-object scenes per split for the relation probe and its R-precision.
@@ -311,16 +325,16 @@ def probe_text_features(
         for attr in PROBE_ATTRIBUTES:
             fit_y, eval_y = torch.tensor(fit_labels[attr]), torch.tensor(eval_labels[attr])
             fit_keep, eval_keep = fit_y >= 0, eval_y >= 0
-            report.sentence[attr] = nearest_centroid_accuracy(
+            report.sentence[attr] = linear_probe_accuracy(
                 fit_sentence[fit_keep], fit_y[fit_keep], eval_sentence[eval_keep], eval_y[eval_keep])
-            report.words[attr] = nearest_centroid_accuracy(
+            report.words[attr] = linear_probe_accuracy(
                 fit_words[fit_keep], fit_y[fit_keep], eval_words[eval_keep], eval_y[eval_keep])
             report.counts[attr] = int(eval_keep.sum())
             report.chance[attr] = 1.0 / len(_values(attr))
         if resolution is None:
             resolution = int(getattr(image_encoder, "image_size", 64) or 64)
         report.settings = {"fit_scenes": fit_scenes, "eval_scenes": eval_scenes, "relation_scenes": relation_scenes,
-                           "seed": seed, "fit_split": "train", "eval_split": "test", "probe": "cosine nearest centroid",
+                           "seed": seed, "fit_split": "train", "eval_split": "test", "probe": "linear (ridge) on L2-normalised features",
                            "word_pooling": "masked mean"}
         if image_encoder is not None:
             device = next(image_encoder.parameters()).device
