@@ -46,6 +46,12 @@ class FFGANStageFusion(nn.Module):
         mask_padding: Mask padded words in the attention (False reproduces the official FF-GAN,
             [padded-word masking][ffgan-masking]).
         hidden_channels: Hidden width of the affine convs (official: 128 = 2·ngf; default ``2 * channels``).
+        word_attention: Ablation switch (default True, the paper's model). False feeds the FF-Block the sentence
+            vector as its only "word", so the attention is trivial (one key) and the affine modulation is the same
+            for every position: sentence-only conditioning with the FF-Block's structure. The block is then built
+            for ``sentence_dim``, the words are not used and no attention map is returned.
+        gsr: Ablation switch (default True). False replaces the GSR branch by the identity, ``[h_f ; h]``, so the
+            width stays ``2·channels``.
 
     Shapes:
         - h: ``(B, C, H, W)``; words: ``(B, T, word_dim)``; mask: ``(B, T)`` bool or None;
@@ -60,10 +66,17 @@ class FFGANStageFusion(nn.Module):
         sentence_dim: int,
         mask_padding: bool = True,
         hidden_channels: int | None = None,
+        word_attention: bool = True,
+        gsr: bool = True,
     ) -> None:
         super().__init__()
-        self.ffblock = FFBlock(channels, word_dim, mask_padding=mask_padding, hidden_channels=hidden_channels)
-        self.gsr = GSR(channels, sentence_dim)
+        for name, value in (("word_attention", word_attention), ("gsr", gsr)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+        self.word_attention = word_attention
+        self.ffblock = FFBlock(channels, word_dim if word_attention else sentence_dim, mask_padding=mask_padding,
+                               hidden_channels=hidden_channels)
+        self.gsr = GSR(channels, sentence_dim) if gsr else None
         self.channels = channels
         self.out_channels = 2 * channels
 
@@ -79,5 +92,9 @@ class FFGANStageFusion(nn.Module):
 
         ``return_attention=False`` returns ``None`` for the map, which lets the word attention take its SDPA path.
         """
-        fused, attn = call_with_optional_map(self.ffblock, h, words, mask, return_attention=return_attention)
-        return torch.cat([fused, self.gsr(h, sentence)], dim=1), attn
+        if self.word_attention:
+            fused, attn = call_with_optional_map(self.ffblock, h, words, mask, return_attention=return_attention)
+        else:  # the sentence as the only key: attention weight 1 everywhere, no word-level information
+            fused, attn = call_with_optional_map(self.ffblock, h, sentence[:, None, :], None, return_attention=False)
+        second = self.gsr(h, sentence) if self.gsr is not None else h
+        return torch.cat([fused, second], dim=1), attn

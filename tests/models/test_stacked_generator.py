@@ -98,6 +98,29 @@ def test_ffgan_stage_fusion_is_ffblock_concat_gsr() -> None:
     assert fusion.out_channels == 8
 
 
+def test_ffgan_stage_fusion_ablation_switches() -> None:
+    g = torch.Generator().manual_seed(2)
+    h, words, sent = torch.randn(2, 4, 3, 3, generator=g), torch.randn(2, 3, 6, generator=g), torch.randn(2, 5, generator=g)
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    # no GSR: [h_f ; h], same width
+    no_gsr = FFGANStageFusion(4, 6, 5, gsr=False).eval()
+    fused, attn = no_gsr(h, words, mask, sent)
+    ref, ref_attn = no_gsr.ffblock(h, words, mask, return_attention=True)
+    torch.testing.assert_close(fused, torch.cat([ref, h], 1))
+    torch.testing.assert_close(attn, ref_attn)
+    assert no_gsr.out_channels == 8 and no_gsr.gsr is None
+    # no word attention: the words do not matter, the sentence does; the modulation is the same everywhere
+    no_words = FFGANStageFusion(4, 6, 5, word_attention=False).eval()
+    out, attn = no_words(h, words, mask, sent)
+    assert attn is None and out.shape == (2, 8, 3, 3)
+    torch.testing.assert_close(no_words(h, torch.randn(2, 7, 6), None, sent)[0], out)
+    assert not torch.allclose(no_words(h, words, mask, sent + 1)[0], out)
+    context = no_words.ffblock.attention.proj(sent)[:, :, None, None].expand(2, 4, 3, 3)
+    torch.testing.assert_close(out[:, :4], no_words.ffblock.affine(h, context))
+    with pytest.raises(TypeError, match="gsr"):
+        FFGANStageFusion(4, 6, 5, gsr=0)
+
+
 def test_attngan_stage_fusion_is_concat_of_features_and_context() -> None:
     fusion = AttnGANStageFusion(4, 6, 5)
     h, words = torch.randn(2, 4, 3, 3), torch.randn(2, 3, 6)
