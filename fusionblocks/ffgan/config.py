@@ -256,6 +256,9 @@ class TrainConfig(_Section):
         damsm_form: ``"official"`` (code's word-score form) or ``"paper"``.
         kl_weight: Weight of the CA KL term.
         skip_same_class: Drop mismatched (image, caption) pairs of the same class in the D loss.
+        damsm_mask_same_class: Leave same-class pairs out of the generator's DAMSM losses (official: True).
+        hard_negatives: ``"ffgan"`` recipe: use the dataset's hard-negative captions as the discriminator's
+            mismatched captions and as extra wrong captions in the generator's DAMSM losses (off by default).
         magp_k: MA-GP weight k.
         magp_p: MA-GP power p.
         magp_form: ``"joint"`` (DF-GAN code) or ``"paper"``.
@@ -286,6 +289,8 @@ class TrainConfig(_Section):
     damsm_form: str = _field(FFGANRecipe.damsm_form, choices=("official", "paper"))
     kl_weight: float = _field(FFGANRecipe.kl_weight, ge=0.0)
     skip_same_class: bool = FFGANRecipe.skip_same_class
+    damsm_mask_same_class: bool = FFGANRecipe.damsm_mask_same_class
+    hard_negatives: bool = FFGANRecipe.hard_negatives
     magp_k: float = _field(DFGANRecipe.magp_k, ge=0.0)
     magp_p: float = _field(DFGANRecipe.magp_p, gt=0.0)
     magp_form: str = _field(DFGANRecipe.magp_form, choices=("joint", "paper"))

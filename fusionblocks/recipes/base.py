@@ -20,7 +20,8 @@ from typing import Any, Callable, ClassVar, ContextManager, Iterator, Sequence
 import torch
 from torch import nn
 
-__all__ = ["TrainBatch", "TrainModules", "Recipe", "encode_text", "frozen", "unwrap_module", "check_scales"]
+__all__ = ["TrainBatch", "TrainModules", "Recipe", "encode_text", "encode_negatives", "frozen", "unwrap_module",
+           "check_scales"]
 
 
 @dataclass
@@ -33,9 +34,12 @@ class TrainBatch:
         tokens: Token ids (alternative for vocabulary encoders such as DAMSM).
         lengths: Caption lengths for ``tokens``.
         class_ids: Class of each sample (DAMSM class masking, optional class-aware mismatch).
+        negative_captions: Optional hard negatives: per sample, ``K`` captions that are false for its image
+            (e.g. ``CaptionedShapes(hard_negatives=K)``); recipes with a hard-negative option use them.
 
     Shapes:
-        images: ``[(B, 3, S_i, S_i)]``; tokens: ``(B, T)`` long; lengths, class_ids: ``(B,)`` long.
+        images: ``[(B, 3, S_i, S_i)]``; tokens: ``(B, T)`` long; lengths, class_ids: ``(B,)`` long;
+        negative_captions: ``B`` lists of ``K`` strings.
     """
 
     images: list[torch.Tensor]
@@ -43,6 +47,7 @@ class TrainBatch:
     tokens: torch.Tensor | None = None
     lengths: torch.Tensor | None = None
     class_ids: torch.Tensor | None = None
+    negative_captions: list[list[str]] | None = None
 
 
 @dataclass
@@ -83,6 +88,31 @@ def encode_text(text_encoder: nn.Module, batch: TrainBatch) -> Any:
         if batch.captions is None:
             raise ValueError("batch: has no captions (and no token ids usable by this text encoder)")
         return text_encoder(list(batch.captions))
+
+
+def encode_negatives(text_encoder: nn.Module, batch: TrainBatch) -> Any:
+    """Encode the batch's hard-negative captions (``K`` per sample) under ``torch.no_grad`` with the frozen encoder.
+
+    Raises:
+        ValueError: the batch has no negative captions, or not the same number ``K >= 1`` for every sample.
+
+    Shapes:
+        returns ``TextFeatures`` of the ``B·K`` captions, sample-major (rows ``j·K … j·K + K − 1`` are sample
+        ``j``'s), and ``K``.
+    """
+    negatives = batch.negative_captions
+    batch_size = batch.images[0].shape[0]
+    if negatives is None:
+        raise ValueError("batch: has no negative_captions (give the dataset hard_negatives=K, e.g. "
+                         "data.kwargs.hard_negatives=1 for CaptionedShapes)")
+    counts = {len(group) for group in negatives}
+    if len(negatives) != batch_size or len(counts) != 1 or min(counts) < 1:
+        raise ValueError(f"batch.negative_captions: expected {batch_size} lists of the same number K >= 1 of captions")
+    inner = unwrap_module(text_encoder)
+    if inner.training:
+        inner.eval()
+    with torch.no_grad():
+        return text_encoder([c for group in negatives for c in group]), counts.pop()
 
 
 @contextlib.contextmanager

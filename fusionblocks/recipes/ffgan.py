@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Callable, ClassVar, ContextManager
 
 import torch
+from einops import rearrange
 
 from ..losses import bce_stage_d, bce_stage_g, damsm_sentence_loss, damsm_word_loss, kl_ca, mismatch_pairs
 from ..registry import register
-from .base import Recipe, TrainBatch, TrainModules, check_scales, frozen, unwrap_module
+from .base import Recipe, TrainBatch, TrainModules, check_scales, encode_negatives, frozen, unwrap_module
 
 __all__ = ["FFGANRecipe"]
 
@@ -35,6 +36,13 @@ class FFGANRecipe(Recipe):
         damsm_form: Word-score form (``"official"`` or ``"paper"``).
         kl_weight: Weight of the CA KL term.
         skip_same_class: Drop mismatched pairs of the same class (the official code keeps them).
+        damsm_mask_same_class: Leave same-class pairs out of the generator's DAMSM losses when batches carry
+            class ids (official: True). Turn it off when a class does not fix what a caption says (CaptionedShapes
+            classes are shape and colour only, so masking removes the pairs that differ in size or position).
+        hard_negatives: Use the batch's ``negative_captions`` (off by default and in every official preset):
+            each real image's mismatched caption in the discriminator loss is its first hard negative instead of
+            the next sample's caption, and every hard negative joins the generator's DAMSM losses as an extra
+            wrong caption for its image. Needs a dataset that provides them (``data.kwargs.hard_negatives``).
 
     The generator is called with ``return_attention=False`` (the generator protocol's keyword): no loss reads
     the word-attention maps.
@@ -57,6 +65,8 @@ class FFGANRecipe(Recipe):
     damsm_form: str = "official"
     kl_weight: float = 1.0
     skip_same_class: bool = False
+    damsm_mask_same_class: bool = True
+    hard_negatives: bool = False
 
     def iteration(
         self,
@@ -70,10 +80,17 @@ class FFGANRecipe(Recipe):
         text, reals, out, discriminators = self.generate(modules, batch, autocast)
         bsz = reals[0].shape[0]
         check_scales(reals, out.images, len(discriminators))
-        image_index, caption_index = mismatch_pairs(
-            bsz, batch.class_ids, self.skip_same_class, device=reals[0].device
-        )
-        wrong_sentence = text.sentence.roll(-1, dims=0)  # row j: caption of sample j + 1
+        negatives = None
+        if self.hard_negatives:
+            negatives, count = encode_negatives(modules.text_encoder, batch)
+            # row j: sample j's first hard negative, a caption false for real image j in one attribute
+            wrong_sentence = negatives.sentence[::count]
+            image_index = torch.arange(bsz, device=reals[0].device)
+        else:
+            image_index, _ = mismatch_pairs(
+                bsz, batch.class_ids, self.skip_same_class, device=reals[0].device
+            )
+            wrong_sentence = text.sentence.roll(-1, dims=0)  # row j: caption of sample j + 1
         losses: dict[str, torch.Tensor] = {}
 
         for i, (d, real, fake) in enumerate(zip(discriminators, reals, out.images)):
@@ -103,11 +120,21 @@ class FFGANRecipe(Recipe):
                     if encoder.training:
                         encoder.eval()
                     regions, code = modules.image_encoder(out.images[-1])
+                    class_ids = batch.class_ids if self.damsm_mask_same_class else None
+                    hard: dict[str, torch.Tensor] = {}
+                    hard_sentence = None
+                    if negatives is not None:
+                        hard = {
+                            "negative_words": rearrange(negatives.words, "(b k) t d -> b k t d", b=bsz),
+                            "negative_mask": rearrange(negatives.mask, "(b k) t -> b k t", b=bsz),
+                        }
+                        hard_sentence = rearrange(negatives.sentence, "(b k) d -> b k d", b=bsz)
                     w = damsm_word_loss(
-                        regions, text.words, text.mask, class_ids=batch.class_ids, gamma1=self.gamma1,
-                        gamma2=self.gamma2, gamma3=self.gamma3, form=self.damsm_form,
+                        regions, text.words, text.mask, class_ids=class_ids, gamma1=self.gamma1,
+                        gamma2=self.gamma2, gamma3=self.gamma3, form=self.damsm_form, **hard,
                     )
-                    s = damsm_sentence_loss(code, text.sentence, class_ids=batch.class_ids, gamma3=self.gamma3)
+                    s = damsm_sentence_loss(code, text.sentence, class_ids=class_ids, gamma3=self.gamma3,
+                                            negatives=hard_sentence)
                     damsm_w = self.damsm_lambda * (w.loss0 + w.loss1)
                     damsm_s = self.damsm_lambda * (s.loss0 + s.loss1)
                     total = total + damsm_w + damsm_s

@@ -72,10 +72,12 @@ def to_train_batch(
     tokens = _first(batch, "tokens")
     lengths = _first(batch, "length", "lengths")
     class_ids = _first(batch, "class_id", "class_ids")
+    negatives = _first(batch, "negative_captions")
     return TrainBatch(
         images=images,
         captions=list(captions) if captions is not None else None,
         tokens=tokens.to(device) if tokens is not None else None,
         lengths=lengths.to(device) if lengths is not None else None,
         class_ids=class_ids.to(device) if isinstance(class_ids, torch.Tensor) else None,
+        negative_captions=[list(group) for group in negatives] if negatives is not None else None,
     )

@@ -122,3 +122,15 @@ def test_negatives_off_leaves_items_unchanged():
         CaptionedShapes(size=5, hard_negatives=-1)
     assert "hard_negatives=2" in repr(with_neg) and "hard_negatives" not in repr(plain)
 
+
+
+def test_negatives_reach_the_recipes_train_batch():
+    import torch
+
+    from fusionblocks.train.batches import to_train_batch
+
+    ds = CaptionedShapes(size=4, resolution=16, num_scales=2, hard_negatives=2)
+    batch = to_train_batch(collate_captions([ds[i] for i in range(4)]), [8, 16], torch.device("cpu"))
+    assert batch.negative_captions == [ds[i]["negative_captions"] for i in range(4)]
+    plain = CaptionedShapes(size=4, resolution=16, num_scales=2)
+    assert to_train_batch(collate_captions([plain[i] for i in range(4)]), [8, 16], torch.device("cpu")).negative_captions is None

@@ -203,3 +203,68 @@ def test_training_always_asks_the_generator_for_no_attention_maps() -> None:
     modules = TrainModules(NoFlag(gan.generator), list(gan.discriminators), gan.text_encoder, gan.image_encoder)
     with pytest.raises(TypeError, match="return_attention"):
         gan.recipe.iteration(modules, batch_for(gan.image_sizes), opts)
+
+
+def test_ffgan_hard_negatives_and_unmasked_damsm_match_a_reference() -> None:
+    """hard_negatives=True: D's mismatched caption of image j is its first hard negative; the generator's DAMSM
+    losses get every hard negative as an extra wrong caption; damsm_mask_same_class=False ignores class ids."""
+    from einops import rearrange
+
+    overrides = tiny_overrides("tiny64")
+    overrides["train"] = {**overrides["train"], "hard_negatives": True, "damsm_mask_same_class": False}
+    gan = build_ffgan("tiny64", **overrides)
+    recipe = gan.recipe
+    assert recipe.hard_negatives and not recipe.damsm_mask_same_class
+    batch = batch_for(gan.image_sizes, batch_size=4, seed=2)
+    batch.class_ids = torch.tensor([0, 0, 1, 1])  # would mask pairs (0, 1) and (2, 3) if masking were on
+    batch.negative_captions = [["a small blue circle", "a large red circle"], ["a large blue circle above a small "
+                               "green triangle", "a large blue square below a small green triangle"],
+                               ["a green square", "a red triangle"], ["a big red square left of a blue square",
+                                                                      "a big red square right of a blue circle"]]
+    g_ref = copy.deepcopy(gan.generator)
+    d_ref = [copy.deepcopy(d) for d in gan.discriminators]
+    opts = recipe.build_optimizers(gan.generator, gan.discriminators)
+    torch.manual_seed(7)
+    losses = recipe.iteration(gan.train_modules(), batch, opts)
+
+    torch.manual_seed(7)
+    with torch.no_grad():
+        text = gan.text_encoder(batch.captions)
+        neg = gan.text_encoder([c for group in batch.negative_captions for c in group])
+    z = torch.randn(4, recipe.z_dim)
+    out = g_ref(z, text.sentence, text.words, text.mask)
+    wrong = neg.sentence[::2]  # each image's first hard negative
+    for i, d in enumerate(d_ref):
+        r = d(batch.images[i], text.sentence, wrong)
+        f = d(out.images[i].detach(), text.sentence)
+        expected = 0.5 * (bce(r.uncond, 1) + bce(r.cond, 1)) + (bce(f.uncond, 0) + bce(f.cond, 0) + bce(r.wrong, 0)) / 3
+        torch.testing.assert_close(losses[f"d{i}"], expected.detach(), atol=1e-6, rtol=1e-6)
+    regions, code = gan.image_encoder(out.images[-1])
+    t = neg.words.shape[1]
+    w = damsm_word_loss(regions, text.words, text.mask, negative_words=neg.words.reshape(4, 2, t, -1),
+                        negative_mask=neg.mask.reshape(4, 2, t))
+    s = damsm_sentence_loss(code, text.sentence, negatives=rearrange(neg.sentence, "(b k) d -> b k d", k=2))
+    lam = gan.config.train.damsm_lambda
+    torch.testing.assert_close(losses["damsm_w"], (lam * w.loss).detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(losses["damsm_s"], (lam * s.loss).detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_ffgan_hard_negatives_need_negative_captions() -> None:
+    overrides = tiny_overrides("tiny64")
+    overrides["train"] = {**overrides["train"], "hard_negatives": True}
+    gan = build_ffgan("tiny64", **overrides)
+    batch = batch_for(gan.image_sizes, batch_size=4)
+    opts = gan.recipe.build_optimizers(gan.generator, gan.discriminators)
+    with pytest.raises(ValueError, match="negative_captions"):
+        gan.recipe.iteration(gan.train_modules(), batch, opts)
+    batch.negative_captions = [["a red circle"]] * 3
+    with pytest.raises(ValueError, match="negative_captions"):
+        gan.recipe.iteration(gan.train_modules(), batch, opts)
+
+
+def test_official_presets_keep_hard_negatives_off_and_class_masking_on() -> None:
+    for name in ("cub256", "coco256", "tiny64", "attngan"):
+        from fusionblocks.ffgan import preset_config
+
+        train = preset_config(name).train
+        assert train.hard_negatives is False and train.damsm_mask_same_class is True, name
