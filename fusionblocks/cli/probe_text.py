@@ -1,10 +1,10 @@
 """``fusionblocks probe-text``: do a run's text features carry every CaptionedShapes attribute?
 
 Per attribute (colour, size, shape, position, relation) it reports how well the sentence vectors and the mean word
-vectors separate the values on held-out captions (a nearest-centroid probe fitted on training captions), and the
+vectors separate the values on held-out captions (a linear probe fitted on training captions), and the
 DAMSM R-precision against hard negatives: the true caption against every caption that changes one attribute.
 
-Example::
+Examples:
 
     fusionblocks probe-text --checkpoint runs/demo
     fusionblocks probe-text --checkpoint runs/demo --json probe.json
@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import apply_threads, non_negative_int, positive_int, writable_file
+from ._common import apply_threads, non_negative_int, plain_text, positive_int, writable_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("probe-text", help="probe a run's text features for each CaptionedShapes attribute",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="run folder, its checkpoints/ folder or a step folder")
     p.add_argument("--json", help="also write the report to this JSON file")
     p.add_argument("--fit-scenes", type=positive_int, default=400,
