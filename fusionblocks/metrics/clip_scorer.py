@@ -122,11 +122,40 @@ class CLIPScorer(nn.Module):
 
     @torch.no_grad()
     def encode_captions(self, captions: Sequence[str]) -> torch.Tensor:
-        """Unit-norm text embeddings ``(M, E)`` of ``M`` captions."""
+        """Unit-norm text embeddings ``(M, E)`` of ``M`` captions.
+
+        For CLIP's causal text transformer with end-of-text pooling, the batch runs only up to its longest caption
+        instead of the full 77-token context: every position attends to earlier ones only, so the pooled embedding
+        is the same (to float round-off), at a fraction of the cost (about 6x fewer FLOPs for 10-word captions).
+        Other text towers run ``model.encode_text`` as it is.
+        """
         if isinstance(captions, str) or not all(isinstance(c, str) for c in captions):
             raise TypeError("captions: expected a sequence of strings")
         tokens = self.tokenizer(list(captions)).to(self.mean.device)
-        return F.normalize(self.model.encode_text(tokens).float(), dim=-1)
+        return F.normalize(self._encode_text(tokens).float(), dim=-1)
+
+    def _encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``model.encode_text`` cut to the batch's longest caption (see ``encode_captions``)."""
+        model = self.model
+        pool = getattr(model, "text_pool_type", None)
+        mask = getattr(model, "attn_mask", None)
+        parts = ("token_embedding", "positional_embedding", "transformer", "ln_final", "text_projection")
+        if pool not in ("argmax", "eos") or not isinstance(mask, torch.Tensor) or not all(hasattr(model, p) for p in parts):
+            return model.encode_text(tokens)
+        from open_clip.transformer import text_global_pool
+
+        eos = getattr(model, "text_eos_id", None)
+        ends = tokens.argmax(dim=-1) if pool == "argmax" else (tokens == eos).int().argmax(dim=-1)
+        length = int(ends.max()) + 1
+        cast = model.transformer.get_cast_dtype()
+        short = tokens[:, :length]
+        x = model.token_embedding(short).to(cast) + model.positional_embedding[:length].to(cast)
+        x = model.ln_final(model.transformer(x, attn_mask=mask[:length, :length]))
+        x = text_global_pool(x, short, pool, eos_token_id=eos)
+        projection = model.text_projection
+        if projection is None:
+            return x
+        return projection(x) if isinstance(projection, nn.Linear) else x @ projection
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, captions: Sequence[str]) -> torch.Tensor:

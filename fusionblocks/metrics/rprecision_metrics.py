@@ -110,7 +110,7 @@ class RPrecisionMetric(Metric):
     def _encode_distinct(self, indices: torch.Tensor) -> torch.Tensor:
         """Codes of pool captions ``indices``, encoding each distinct string once."""
         texts = [self.captions[int(i)] for i in indices]
-        distinct = list(dict.fromkeys(texts))
+        distinct = sorted(dict.fromkeys(texts), key=len)  # similar lengths batched together: less padding
         position = {t: k for k, t in enumerate(distinct)}
         chunks = [self.caption_codes(distinct[k : k + self.batch_size]) for k in range(0, len(distinct), self.batch_size)]
         codes = torch.cat(chunks)

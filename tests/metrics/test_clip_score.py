@@ -22,7 +22,7 @@ def test_score_definition_with_known_embeddings(clip_scorer, monkeypatch):
     image_emb = torch.tensor([[3.0, 4.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     text_emb = torch.tensor([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, -0.8, 0.6]])
     monkeypatch.setattr(clip_scorer.model, "encode_image", lambda x: image_emb[: x.shape[0]])
-    monkeypatch.setattr(clip_scorer.model, "encode_text", lambda t: text_emb[: t.shape[0]])
+    monkeypatch.setattr(clip_scorer, "_encode_text", lambda t: text_emb[: t.shape[0]])
     scores = clip_scorer(images, ["a", "b", "c"])
     torch.testing.assert_close(scores, torch.tensor([60.0, 0.0, 0.0]))
     result = clip_score(images, ["a", "b", "c"], clip_scorer)

@@ -141,3 +141,12 @@ def test_evaluate_images_of_a_folder_with_and_without_captions(tmp_path, random_
     tensor_report = evaluate_images(images[:4], metrics="rprec", captions=captions[:4],
                                     text_encoder=CountingTextEncoder(), image_encoder=MeanColourEncoder())
     assert tensor_report.metrics["rprec"]["num_candidates"] == 4
+
+
+def test_clip_captions_are_encoded_up_to_the_longest_caption_only(clip_scorer):
+    """The short-context text path equals open_clip's full 77-token encode_text (causal attention, EOT pooling)."""
+    captions = ["a red circle", "a small blue square to the left of a large green triangle", "a", "two shapes"]
+    tokens = clip_scorer.tokenizer(captions)
+    full = F.normalize(clip_scorer.model.encode_text(tokens).float(), dim=-1)
+    torch.testing.assert_close(clip_scorer.encode_captions(captions), full, atol=1e-5, rtol=1e-5)
+    assert int(tokens.argmax(-1).max()) + 1 < tokens.shape[1]  # the shortcut really is shorter than the context
