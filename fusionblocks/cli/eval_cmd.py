@@ -17,8 +17,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from ._common import add_device_args, apply_threads, non_negative_int, plain_text, positive_int, read_captions, writable_file
+from ._common import (
+    add_device_args,
+    apply_threads,
+    non_negative_int,
+    plain_text,
+    positive_int,
+    read_captions,
+    writable_file,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-random-weights", action="store_true",
                    help="allow random Inception/CLIP weights (smoke tests only; numbers are meaningless)")
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (one seeded generator per batch) and metric seed")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="noise seed (one seeded generator per batch) and metric seed")
     p.add_argument("--truncation", type=float, help="truncate the noise (DF-GAN uses 0.88); recorded")
     p.add_argument("--no-ema", action="store_true")
     add_device_args(p)
@@ -59,6 +69,7 @@ def _checkpoint_source(args: argparse.Namespace, device):
     from ..train.sampling import generate
 
     gan, ck = load_gan(args.checkpoint, device=device, use_ema=not args.no_ema)
+    captions: Any
     if args.captions:
         captions, split = read_captions(None, args.captions), f"captions file {args.captions}"
     else:

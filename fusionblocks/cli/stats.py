@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from ._common import add_device_args, apply_threads, plain_text, positive_int, writable_file
 
@@ -25,11 +26,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", metavar="DATA", help="dataset folder, or 'captioned_shapes'")
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--dataset", default="auto", choices=["auto", "cub", "coco", "folder", "images", "captioned_shapes"],
-                   help="layout of DATA (auto: cub/coco with train/filenames.pickle, folder with captions, else images)")
+                   help="layout of DATA (auto: cub/coco with train/filenames.pickle, folder with captions, "
+                        "else images)")
     p.add_argument("--split", default="test", choices=["train", "test", "val"],
                    help="split (AttnGAN layout, CaptionedShapes; a plain folder has none); default test")
     p.add_argument("--image-size", type=positive_int, default=256, help="images are made this size first (default 256)")
-    p.add_argument("--num", type=positive_int, help="use at most this many images (CaptionedShapes: how many; default 1000)")
+    p.add_argument("--num", type=positive_int,
+                   help="use at most this many images (CaptionedShapes: how many; default 1000)")
     p.add_argument("--inception-weights", help="local Inception weights (pytorch-fid's pt_inception-2015-12-05)")
     p.add_argument("--allow-random-weights", action="store_true", help="random Inception (tests only)")
     p.add_argument("--resize-filter", default="bilinear", help="resize to 299²: bilinear (default), bicubic, ...")
@@ -46,6 +49,7 @@ def _images(args: argparse.Namespace):
     from .vocab import detect_layout
 
     size = args.image_size
+    dataset: Any
     if args.data == "captioned_shapes" or args.dataset == "captioned_shapes":
         count = args.num or 1000
         dataset = fbdata.CaptionedShapes(size=count, resolution=size, split=args.split, max_objects=2)

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--dataset", default="auto", choices=["auto", "folder", "cub", "coco"],
                    help="layout of DATA (auto: cub/coco when it has train/filenames.pickle, else folder)")
     b.add_argument("--captions-file", default="auto",
-                   help="AttnGAN layout: the captions pickle to read (auto: captions.pickle, else captions_DAMSM.pickle)")
+                   help="AttnGAN layout: the captions pickle to read "
+                        "(auto: captions.pickle, else captions_DAMSM.pickle)")
     b.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(command="vocab")
 

@@ -123,7 +123,7 @@ def _describe(dataset: Any) -> str:
     """Where a built dataset's vocabulary came from."""
     root = getattr(dataset, "root", None)
     if getattr(dataset, "captions_file", None):
-        return str(Path(root) / dataset.captions_file)
+        return str(Path(str(root)) / dataset.captions_file)
     if hasattr(dataset, "captions_file"):
         return f"built from the text/ captions of {str(root)!r} (no captions pickle found)"
     if root is not None:

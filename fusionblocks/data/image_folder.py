@@ -32,7 +32,7 @@ def centre_square(img: Image.Image, size: int) -> Image.Image:
         return img
     scale = size / min(img.width, img.height)
     w, h = max(size, round(img.width * scale)), max(size, round(img.height * scale))
-    img = img.resize((w, h), Image.BILINEAR)
+    img = img.resize((w, h), Image.Resampling.BILINEAR)
     left, top = (w - size) // 2, (h - size) // 2
     return img.crop((left, top, left + size, top + size))
 

@@ -1,6 +1,7 @@
 """What a built GAN's frozen encoders and vocabulary came from: weight files with their SHA-256, or random init.
 
-Recorded in [`BuiltGAN.provenance`][fusionblocks.ffgan.builder.BuiltGAN], written into every checkpoint by the trainer and shown by
+Recorded in [`BuiltGAN.provenance`][fusionblocks.ffgan.builder.BuiltGAN], written into every checkpoint by the
+trainer and shown by
 ``fusionblocks info RUN``.
 """
 
@@ -95,7 +96,8 @@ class RandomEncoderError(ValueError):
 
 
 def require_pretrained_encoders(config: Any, *, allow_random: bool = False) -> list[str]:
-    """Refuse a config whose frozen encoders would be random ([`random_encoders`][fusionblocks.ffgan.provenance.random_encoders]), unless ``allow_random``.
+    """Refuse a config whose frozen encoders would be random
+    ([`random_encoders`][fusionblocks.ffgan.provenance.random_encoders]), unless ``allow_random``.
 
     Returns:
         The random encoders' weight keys (empty when everything is pre-trained, or when allowed: then they are
@@ -124,7 +126,8 @@ def require_damsm_backbone(config: Any, *, allow_random: bool = False) -> None:
         RandomEncoderError: neither ``image.backbone_weights`` nor whole-encoder ``image.weights`` are given.
     """
     ic = config.image
-    if ic.encoder == "image.damsm_inception" and ic.backbone_weights is None and ic.weights is None and not allow_random:
+    no_backbone = ic.backbone_weights is None and ic.weights is None
+    if ic.encoder == "image.damsm_inception" and no_backbone and not allow_random:
         raise RandomEncoderError(
             "image.backbone_weights: DAMSM pre-training keeps the Inception-v3 backbone frozen and trains only the "
             "projections, so it needs ImageNet Inception-v3 weights from a local file: a torchvision "

@@ -140,7 +140,8 @@ class CLIPScorer(nn.Module):
         pool = getattr(model, "text_pool_type", None)
         mask = getattr(model, "attn_mask", None)
         parts = ("token_embedding", "positional_embedding", "transformer", "ln_final", "text_projection")
-        if pool not in ("argmax", "eos") or not isinstance(mask, torch.Tensor) or not all(hasattr(model, p) for p in parts):
+        complete = all(hasattr(model, p) for p in parts)
+        if pool not in ("argmax", "eos") or not isinstance(mask, torch.Tensor) or not complete:
             return model.encode_text(tokens)
         from open_clip.transformer import text_global_pool
 

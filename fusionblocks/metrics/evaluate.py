@@ -141,7 +141,8 @@ def evaluate(
     Args:
         sample_fn: ``sample_fn(captions: list[str]) -> (B, 3, H, W)`` images in ``[-1, 1]``.
         captions: A list of captions, a dataset of dict items with ``"caption"`` (and optionally ``"class_id"``),
-            or a dataset with ``caption_bank()`` such as [`CaptionedShapes`][fusionblocks.data.shapes.dataset.CaptionedShapes]
+            or a dataset with ``caption_bank()`` such as
+            [`CaptionedShapes`][fusionblocks.data.shapes.dataset.CaptionedShapes]
             (all its captions, with class ids).
         metrics: Names from ``METRICS`` (list or comma-separated string; ``"all"``), or metric objects.
         num_samples: Images to generate; default ``len(captions)``. Published FIDs use about 30,000.

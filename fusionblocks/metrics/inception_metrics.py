@@ -83,7 +83,8 @@ class _ReferenceMetric(InceptionMetric):
             ref_value = meta.get(key)
             if ref_value is not None and ref_value != extractor.description.get(key):
                 self.warnings.append(
-                    f"reference statistics were computed with {key}={ref_value!r}, not {extractor.description.get(key)!r}"
+                    f"reference statistics were computed with {key}={ref_value!r}, "
+                    f"not {extractor.description.get(key)!r}"
                 )
 
 
@@ -108,7 +109,8 @@ class FIDMetric(_ReferenceMetric):
         gen = FeatureStats.from_features(torch.cat(self._pools), name="generated features")
         if self.num_samples < SMALL_FID_SAMPLES:
             self.warnings.append(
-                f"FID from {self.num_samples} < {SMALL_FID_SAMPLES} samples is biased upwards; published numbers use ~30k"
+                f"FID from {self.num_samples} < {SMALL_FID_SAMPLES} samples is biased upwards; "
+                "published numbers use ~30k"
             )
         return {
             "value": frechet_distance(gen.mu, gen.sigma, self.reference.mu, self.reference.sigma),

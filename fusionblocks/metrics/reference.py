@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 import hashlib
 import os
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -80,7 +79,8 @@ def stats_fingerprint(stats: FeatureStats) -> str:
 
 
 def as_reference_stats(reference: Any, extractor: InceptionFeatureExtractor, batch_size: int = 50) -> FeatureStats:
-    """FID/KID reference statistics from what the user gave: a [`FeatureStats`][fusionblocks.metrics.feature_stats.FeatureStats],
+    """FID/KID reference statistics from what the user gave: a
+    [`FeatureStats`][fusionblocks.metrics.feature_stats.FeatureStats],
     an ``.npz`` path ([`load_stats`][fusionblocks.metrics.feature_stats.load_stats]), reference features
     ``(N, 2048)``, or real images / a dataset of them (features computed here with ``extractor``, kept for KID).
 

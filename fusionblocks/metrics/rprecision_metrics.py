@@ -69,7 +69,9 @@ class RPrecisionMetric(Metric):
         super().__init__()
         if text_encoder is None or image_encoder is None:
             missing = "text_encoder" if text_encoder is None else "image_encoder"
-            raise ValueError(f"{missing}: metric {self.name!r} needs both text_encoder and image_encoder (e.g. the DAMSM pair)")
+            raise ValueError(
+                f"{missing}: metric {self.name!r} needs both text_encoder and image_encoder (e.g. the DAMSM pair)"
+            )
         self.text_encoder, self.image_encoder = text_encoder, image_encoder
         self._setup(captions, class_ids, num_candidates, folds, seed, batch_size)
         self.protocol["encoders"] = [type(text_encoder).__name__, type(image_encoder).__name__]
@@ -112,7 +114,8 @@ class RPrecisionMetric(Metric):
         texts = [self.captions[int(i)] for i in indices]
         distinct = sorted(dict.fromkeys(texts), key=len)  # similar lengths batched together: less padding
         position = {t: k for k, t in enumerate(distinct)}
-        chunks = [self.caption_codes(distinct[k : k + self.batch_size]) for k in range(0, len(distinct), self.batch_size)]
+        step = self.batch_size
+        chunks = [self.caption_codes(distinct[k : k + step]) for k in range(0, len(distinct), step)]
         codes = torch.cat(chunks)
         self.protocol["captions_encoded"] = len(distinct)
         return codes[torch.tensor([position[t] for t in texts], dtype=torch.long)]
@@ -123,7 +126,8 @@ class RPrecisionMetric(Metric):
         candidates = feasible_candidates(self.num_candidates, self.class_ids, pool, index)
         if candidates < self.num_candidates:
             self.warnings.append(
-                f"{self.name}: only {candidates} candidates per image (requested {self.num_candidates}); use more captions"
+                f"{self.name}: only {candidates} candidates per image (requested {self.num_candidates}); "
+                "use more captions"
             )
         folds = min(self.folds, count)
         generator = torch.Generator().manual_seed(self.seed)
@@ -187,10 +191,15 @@ def clip_image_embeddings(scorer: CLIPScorer, batch: EvalBatch) -> torch.Tensor:
     Shapes:
         ``(B, E)``.
     """
-    return batch.cached(("clip_images", id(scorer)), lambda: scorer.encode_images(batch.images.to(scorer.mean.device)).float().cpu())
+    def encode() -> torch.Tensor:
+        return scorer.encode_images(batch.images.to(_module_device(scorer))).float().cpu()
+
+    return batch.cached(("clip_images", id(scorer)), encode)
 
 
-def clip_caption_embeddings(scorer: CLIPScorer, captions: Sequence[str], cache: dict[str, torch.Tensor]) -> torch.Tensor:
+def clip_caption_embeddings(
+    scorer: CLIPScorer, captions: Sequence[str], cache: dict[str, torch.Tensor]
+) -> torch.Tensor:
     """CLIP text embeddings of ``captions`` (CPU float32), each distinct string encoded once per ``cache``.
 
     Shapes:

@@ -145,7 +145,8 @@ def run_metrics(
     settings: dict[str, Any] | None = None,
     protocol: dict[str, Any] | None = None,
 ) -> EvalReport:
-    """Feed every batch to every metric, then compute them into an [`EvalReport`][fusionblocks.metrics.report.EvalReport].
+    """Feed every batch to every metric, then compute them into an
+    [`EvalReport`][fusionblocks.metrics.report.EvalReport].
 
     Args:
         metrics: Metric objects by name.

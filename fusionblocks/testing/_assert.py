@@ -14,19 +14,25 @@ class ConformanceError(AssertionError):
 
 
 def expect(condition: Any, message: str) -> None:
-    """Raise [`ConformanceError`][fusionblocks.testing._assert.ConformanceError] with ``message`` unless ``condition``."""
+    """Raise [`ConformanceError`][fusionblocks.testing._assert.ConformanceError] with ``message`` unless
+    ``condition``."""
     if not condition:
         raise ConformanceError(message)
 
 
-def expect_finite(tensor: torch.Tensor, what: str) -> None:
-    """``tensor`` has no NaN or infinity."""
+def expect_finite(tensor: torch.Tensor | None, what: str) -> None:
+    """``tensor`` exists and has no NaN or infinity."""
+    if tensor is None:
+        raise ConformanceError(f"{what} is missing")
     expect(bool(torch.isfinite(tensor).all()), f"{what} has NaN or infinite values")
 
 
-def expect_close(actual: torch.Tensor, expected: torch.Tensor, what: str, atol: float = 1e-5, rtol: float = 1e-5) -> None:
+def expect_close(
+    actual: torch.Tensor, expected: torch.Tensor, what: str, atol: float = 1e-5, rtol: float = 1e-5
+) -> None:
     """``actual`` equals ``expected`` in shape and, elementwise, within the tolerances."""
-    expect(tuple(actual.shape) == tuple(expected.shape), f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}")
+    shapes = f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    expect(tuple(actual.shape) == tuple(expected.shape), shapes)
     try:
         torch.testing.assert_close(actual, expected, atol=atol, rtol=rtol)
     except AssertionError as err:

@@ -113,7 +113,8 @@ def hinge_g(batch_size: int) -> ComponentExample:
 
 
 def kl_ca(batch_size: int) -> ComponentExample:
-    return ComponentExample(_loss("loss.kl_ca"), (_leaf(batch_size, 8, seed=1), _leaf(batch_size, 8, seed=2, scale=0.1)))
+    mu, logvar = _leaf(batch_size, 8, seed=1), _leaf(batch_size, 8, seed=2, scale=0.1)
+    return ComponentExample(_loss("loss.kl_ca"), (mu, logvar))
 
 
 def damsm_words(batch_size: int) -> ComponentExample:

@@ -211,7 +211,8 @@ def image_bf16_autocast(factory: Factory, name: str) -> None:
         expect_finite(out, f"{name}: bf16 {what}")
         scale = max(1.0, ref.abs().max().item())
         err = (out.float() - ref).abs().max().item()
-        expect(err <= example.bf16_atol * scale, f"{name}: bf16 {what} error {err:.3g} > {example.bf16_atol * scale:.3g}")
+        limit = example.bf16_atol * scale
+        expect(err <= limit, f"{name}: bf16 {what} error {err:.3g} > {limit:.3g}")
 
 
 IMAGE_ENCODER_CHECKS: dict[str, Callable[[Factory, str], None]] = {

@@ -16,7 +16,6 @@ from typing import Any, Callable
 import torch
 
 from ._assert import expect, expect_close, expect_finite
-from .example import run
 
 __all__ = ["GENERATOR_CHECKS", "DISCRIMINATOR_CHECKS"]
 
@@ -160,8 +159,9 @@ def discriminator_gradients(factory: Factory, name: str) -> None:
     loss = out.cond.sum() + (out.uncond.sum() if out.uncond is not None else 0.0)
     loss.backward()
     for what, t in (("images", images), ("sentence", sentence)):
-        expect(t.grad is not None and bool(t.grad.abs().sum() > 0), f"{name}: no gradient reached the {what}")
-        expect_finite(t.grad, f"{name}: gradient of the {what}")
+        grad = t.grad
+        expect_finite(grad, f"{name}: gradient of the {what}")
+        expect(grad is not None and bool(grad.abs().sum() > 0), f"{name}: no gradient reached the {what}")
     for pname, p in d.named_parameters():
         if p.grad is not None:
             expect_finite(p.grad, f"{name}: gradient of {pname}")

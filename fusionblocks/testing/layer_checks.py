@@ -4,7 +4,7 @@ batch-permutation equivariance."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -14,7 +14,7 @@ from .example import as_tuple, map_tensors, run
 
 __all__ = ["LAYER_CHECKS"]
 
-Factory = Callable[[int], object]
+Factory = Callable[[int], Any]
 
 
 def _outputs(example, args=None, kwargs=None) -> tuple[torch.Tensor, ...]:
@@ -46,11 +46,13 @@ def gradients(factory: Factory, name: str) -> None:
     """Every parameter and every float input gets a finite gradient; each float input a non-zero one."""
     example = factory(2)
     example.module.train()
-    args, kwargs = map_tensors(example, lambda t: t.detach().clone().requires_grad_(True) if t.is_floating_point() else t)
+    args, kwargs = map_tensors(
+        example, lambda t: t.detach().clone().requires_grad_(True) if t.is_floating_point() else t
+    )
     outputs = _outputs(example, args, kwargs)
     # random weights: plain sums of normalised outputs (softmax maps, BatchNorm) have zero gradient
     generator = torch.Generator().manual_seed(0)
-    loss = sum((out * torch.randn(out.shape, generator=generator)).sum() for out in outputs)
+    loss = torch.stack([(out * torch.randn(out.shape, generator=generator)).sum() for out in outputs]).sum()
     loss.backward()
     for pname, p in example.module.named_parameters():
         expect(p.grad is not None, f"{name}: parameter {pname} got no gradient")
@@ -58,9 +60,9 @@ def gradients(factory: Factory, name: str) -> None:
     floats = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor) and t.is_floating_point()]
     expect(floats, f"{name}: the example has no float input")
     for i, t in enumerate(floats):
-        expect(t.grad is not None, f"{name}: float input {i} got no gradient")
-        expect_finite(t.grad, f"{name}: gradient of float input {i}")
-        expect(t.grad.abs().sum() > 0, f"{name}: float input {i} has an all-zero gradient")
+        grad = t.grad
+        expect_finite(grad, f"{name}: gradient of float input {i}")
+        expect(grad is not None and bool(grad.abs().sum() > 0), f"{name}: float input {i} has an all-zero gradient")
 
 
 def batch_size_one(factory: Factory, name: str) -> None:

@@ -1,8 +1,9 @@
 """How well a vocabulary covers a set of captions: unknown words are dropped when encoding, so a vocabulary that
 does not fit the data silently collapses captions ("a photo of a cat" → "a of a").
 
-[`check_vocabulary_coverage`][fusionblocks.text.coverage.check_vocabulary_coverage] turns a bad fit into an error that says what to do;
-[`warn_unknown_words`][fusionblocks.text.coverage.warn_unknown_words] names the words that a few user captions lose (sampling).
+[`check_vocabulary_coverage`][fusionblocks.text.coverage.check_vocabulary_coverage] turns a bad fit into an error
+that says what to do; [`warn_unknown_words`][fusionblocks.text.coverage.warn_unknown_words] names the words that a
+few user captions lose (sampling).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def vocabulary_coverage(vocabulary: Vocabulary, captions: Iterable[str]) -> Voca
         captions: Raw caption strings.
 
     Raises:
-        TypeError: ``vocabulary`` is not a [`Vocabulary`][fusionblocks.text.vocabulary.Vocabulary], or a caption is not a string.
+        TypeError: ``vocabulary`` is not a [`Vocabulary`][fusionblocks.text.vocabulary.Vocabulary], or a caption is
+            not a string.
     """
     if not isinstance(vocabulary, Vocabulary):
         raise TypeError(f"vocabulary: expected a fusionblocks.text.Vocabulary, got {type(vocabulary).__name__}")
