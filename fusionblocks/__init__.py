@@ -11,8 +11,9 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .registry import (
     KINDS,
     PluginError,
@@ -24,7 +25,28 @@ from .registry import (
     register,
 )
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # the lazy names, typed for static checkers and IDEs (tests/test_lazy_exports.py)
+    from .data import CaptionedShapes, CaptionFolder, COCODataset, CUBDataset, collate_captions
+    from .ffgan import BuiltGAN, FFGANConfig, build, build_ffgan, load_official
+    from .image import DAMSMImageEncoder, SmallImageEncoder
+    from .layers import (
+        GLU,
+        GSR,
+        ConditioningAugmentation,
+        DFAffine,
+        DFBlock,
+        FFBlock,
+        ImageHead,
+        ResBlockGLU,
+        SpatialAffine,
+        UpBlock,
+        WordContextAttention,
+    )
+    from .losses import damsm_sentence_loss, damsm_word_loss
+    from .metrics import evaluate, r_precision
+    from .models import DFDiscriminator, DFGenerator, GeneratorOutput, StackedGenerator, StageDiscriminator
+    from .text import CLIPTextEncoder, DAMSMTextEncoder, TextFeatures, Vocabulary
+    from .train import Trainer, TrainerConfig, load_gan, seed_everything
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
@@ -80,7 +102,46 @@ __all__ = [
     "list_components",
     "load_plugins",
     "register",
-    *_LAZY,
+    "WordContextAttention",
+    "SpatialAffine",
+    "FFBlock",
+    "GSR",
+    "DFAffine",
+    "DFBlock",
+    "ConditioningAugmentation",
+    "GLU",
+    "UpBlock",
+    "ResBlockGLU",
+    "ImageHead",
+    "CaptionedShapes",
+    "CaptionFolder",
+    "CUBDataset",
+    "COCODataset",
+    "collate_captions",
+    "TextFeatures",
+    "Vocabulary",
+    "DAMSMTextEncoder",
+    "CLIPTextEncoder",
+    "DAMSMImageEncoder",
+    "SmallImageEncoder",
+    "damsm_word_loss",
+    "damsm_sentence_loss",
+    "evaluate",
+    "r_precision",
+    "Trainer",
+    "TrainerConfig",
+    "load_gan",
+    "seed_everything",
+    "StackedGenerator",
+    "StageDiscriminator",
+    "DFGenerator",
+    "DFDiscriminator",
+    "GeneratorOutput",
+    "build",
+    "BuiltGAN",
+    "load_official",
+    "build_ffgan",
+    "FFGANConfig",
 ]
 
 

@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     train_set = CaptionedShapes(resolution=size, split="train", seed=args.seed,
                                 captions_per_image=cfg.data.captions_per_image, **cfg.data.kwargs)
     print(f"[demo] tiny64 FF-GAN at {cfg.model.image_sizes} px, G {gan.num_parameters()['generator']:,} parameters, "
-          f"CaptionedShapes ({len(train_set)} single-object images), {threads} CPU thread(s); output: {out}", flush=True)
+          f"CaptionedShapes ({len(train_set)} single-object images), {threads} CPU thread(s); output: {out}",
+          flush=True)
 
     # 1. DAMSM pre-training of the small encoders
     t = time.perf_counter()

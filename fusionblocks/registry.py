@@ -287,7 +287,9 @@ def get_registry(kind: str) -> Registry:
         raise ValueError(f"kind: unknown component kind {kind!r}{hint}; expected one of {KINDS}") from None
 
 
-def register(kind: str, name: str, obj: Callable[..., Any] | None = None, *, override: bool = False, **meta: Any) -> Any:
+def register(
+    kind: str, name: str, obj: Callable[..., Any] | None = None, *, override: bool = False, **meta: Any
+) -> Any:
     """Register a component: ``@register("layer", "mylab.block")`` or ``register("layer", "x", cls)``."""
     return get_registry(kind).register(name, obj, override=override, **meta)
 

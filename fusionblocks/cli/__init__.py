@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the full traceback of user errors too (also FUSIONBLOCKS_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         importlib.import_module(module, __name__).add_parser(sub)
     return parser
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from .._precision import PRECISIONS
 
 __all__ = [
-    "plain_text", "add_device_args", "apply_threads", "read_captions", "positive_int", "non_negative_int", "positive_float",
+    "plain_text", "add_device_args", "apply_threads", "read_captions", "positive_int", "non_negative_int",
+    "positive_float",
     "writable_file", "check_folder_path",
 ]
 

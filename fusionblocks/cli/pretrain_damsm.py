@@ -49,14 +49,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from torch.utils.data import DataLoader
 
-    from ..data import collate_captions
-    from ..data import vocabulary_for_config
+    from ..data import collate_captions, vocabulary_for_config
     from ..ffgan import build_ffgan, parse_overrides, require_damsm_backbone, resolve_config
     from ..train.damsm_pretrain import pretrain_damsm
-    from ..train.vocabulary_check import check_dataset_vocabulary
     from ..train.datasets import build_dataset
     from ..train.device import select_device
     from ..train.rng import seed_everything
+    from ..train.vocabulary_check import check_dataset_vocabulary
 
     if args.steps is None and args.epochs is None:
         raise ValueError("give --steps N and/or --epochs N")

@@ -19,8 +19,8 @@ from ._common import (
     apply_threads,
     check_folder_path,
     non_negative_int,
-    positive_float,
     plain_text,
+    positive_float,
     positive_int,
     read_captions,
 )

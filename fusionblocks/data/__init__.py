@@ -18,6 +18,20 @@ from .attngan import (
     read_key_list,
 )
 from .caption_folder import CaptionFolder
+from .collate import collate_captions
+from .dataset_vocabulary import (
+    VocabularySource,
+    dataset_captions,
+    dataset_vocabulary,
+    encoder_uses_vocabulary,
+    explicit_vocabulary,
+    load_vocabulary,
+    vocabulary_for_config,
+)
+from .export import write_attngan_layout, write_caption_folder
+from .image_folder import ImageFolder, centre_square
+from .item_random import item_generator
+from .pyramid import pyramid, pyramid_sizes
 from .shapes import (
     BACKGROUND,
     COLORS,
@@ -38,20 +52,6 @@ from .shapes import (
     render_scene,
     shapes_vocabulary,
 )
-from .collate import collate_captions
-from .export import write_attngan_layout, write_caption_folder
-from .image_folder import ImageFolder, centre_square
-from .dataset_vocabulary import (
-    VocabularySource,
-    dataset_captions,
-    dataset_vocabulary,
-    encoder_uses_vocabulary,
-    explicit_vocabulary,
-    load_vocabulary,
-    vocabulary_for_config,
-)
-from .item_random import item_generator
-from .pyramid import pyramid, pyramid_sizes
 from .tokens import caption_tokens, subsample_words
 from .transforms import bbox_crop_box, image_pyramid, resize_crop_flip
 

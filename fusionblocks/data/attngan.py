@@ -161,7 +161,8 @@ class AttnGANDataset(Dataset):
         seed: base seed for the per-item generators; ``None`` uses torch's per-worker generator.
         check_files: check at construction that every image file exists (a missing one raises, naming it).
         captions_file: name of the captions pickle under ``root``; ``"auto"`` takes ``captions.pickle``, else
-            DF-GAN's ``captions_DAMSM.pickle`` ([`find_captions_pickle`][fusionblocks.data.attngan.find_captions_pickle]).
+            DF-GAN's ``captions_DAMSM.pickle``
+            ([`find_captions_pickle`][fusionblocks.data.attngan.find_captions_pickle]).
 
     Items: ``images`` (list), ``image`` (= ``images[-1]``), ``caption`` (str: the raw line, or the decoded words
     of a pickled caption), ``caption_index``, ``tokens`` (max_words,) long, ``length`` int, ``class_id`` int,
@@ -225,10 +226,14 @@ class AttnGANDataset(Dataset):
 
         if dataset == "cub":
             self.image_dir = self.root / "CUB_200_2011" / "images"
-            self.bboxes: dict[str, tuple[float, float, float, float]] | None = read_cub_bboxes(self.root / "CUB_200_2011")
+            self.bboxes: dict[str, tuple[float, float, float, float]] | None = read_cub_bboxes(
+                self.root / "CUB_200_2011"
+            )
             missing = [k for k in self.keys if k not in self.bboxes]
             if missing:
-                raise ValueError(f"{str(self.root / 'CUB_200_2011' / 'images.txt')!r} has no entry for key {missing[0]!r}")
+                raise ValueError(
+                    f"{str(self.root / 'CUB_200_2011' / 'images.txt')!r} has no entry for key {missing[0]!r}"
+                )
         else:
             self.image_dir = self.root / "images"
             self.bboxes = None

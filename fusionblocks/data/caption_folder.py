@@ -29,7 +29,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch.utils.data import Dataset
 
 from .._checks import check_positive_int
@@ -122,7 +121,7 @@ class CaptionFolder(Dataset):
         self._token_ids: list[list[list[int]]] | None = None
         if vocabulary is not None:
             self._token_ids = []
-            for f, src, caps in zip(self.files, [e[2] for e in entries], self._captions):
+            for src, caps in zip([e[2] for e in entries], self._captions):
                 ids = [list(vocabulary.encode(c)) for c in caps]
                 for c, i in zip(caps, ids):
                     if not i:
@@ -148,7 +147,9 @@ class CaptionFolder(Dataset):
         for p in images:
             other = by_stem.setdefault(p.with_suffix(""), p)
             if other != p:
-                raise ValueError(f"images {str(other)!r} and {str(p)!r} share the caption file {p.stem}.txt; rename one")
+                raise ValueError(
+                    f"images {str(other)!r} and {str(p)!r} share the caption file {p.stem}.txt; rename one"
+                )
         entries = []
         texts = sorted(p for p in self.root.rglob("*.txt") if p.is_file())
         captioned = set()

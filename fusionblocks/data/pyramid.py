@@ -53,7 +53,9 @@ def pyramid(images: torch.Tensor, sizes: Sequence[int]) -> list[torch.Tensor]:
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images: expected a torch.Tensor, got {type(images).__name__}")
     if images.ndim not in (3, 4) or not images.is_floating_point():
-        raise ValueError(f"images: expected a float (3, H, W) or (B, 3, H, W) tensor, got {tuple(images.shape)} {images.dtype}")
+        raise ValueError(
+            f"images: expected a float (3, H, W) or (B, 3, H, W) tensor, got {tuple(images.shape)} {images.dtype}"
+        )
     if isinstance(sizes, (int, torch.Tensor)) or len(sizes) == 0:
         raise ValueError(f"sizes: expected a non-empty sequence of sizes, got {sizes!r}")
     single = images.ndim == 3

@@ -236,7 +236,8 @@ class TrainConfig(_Section):
     """Training recipe and loop settings: the one place their defaults and valid ranges are declared.
 
     The trainer reads the loop settings from here
-    ([`TrainerConfig.from_config`][fusionblocks.train.trainer_config.TrainerConfig.from_config]) and the builder gives the
+    ([`TrainerConfig.from_config`][fusionblocks.train.trainer_config.TrainerConfig.from_config]) and the builder gives
+    the
     recipe its hyper-parameters from here.
 
     Args:

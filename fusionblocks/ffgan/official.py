@@ -16,7 +16,7 @@ Key map (generator; N = 2, 3 → stage ``N − 2``):
 | ``h_net1.fc.0.weight`` / ``h_net1.fc.1.*`` | ``init_stage.fc.weight`` / ``init_stage.norm.*`` |
 | ``h_net1.upsample{k}.1.weight`` / ``.2.*`` | ``init_stage.ups.{k-1}.conv.weight`` / ``.norm.*`` |
 | ``h_netN.w_att.conv_context.weight`` (C, D, 1, 1) | ``stages.{N-2}.fusion.ffblock.attention.proj.weight`` (C, D) |
-| ``h_netN.affine.{conv,conv_weight,conv_bias}.weight`` | ``stages.{N-2}.fusion.ffblock.affine.{hidden,gamma,beta}.weight`` |
+| ``h_netN.affine.{conv,conv_weight,conv_bias}.weight`` | ``stages.{N-2}.fusion.ffblock.affine.{hidden,gamma,beta}.*`` |
 | ``h_netN.s_att.conv_context.weight`` (C, D, 1, 1) | ``stages.{N-2}.fusion.gsr.proj.weight`` (C, D) |
 | ``h_netN.residual.{i}.block.{0,1,3,4}.*`` | ``stages.{N-2}.residual.{i}.{conv1,norm1,conv2,norm2}.*`` |
 | ``h_netN.upsample.{1,2}.*`` | ``stages.{N-2}.upsample.{conv,norm}.*`` |
@@ -126,7 +126,9 @@ def convert_official_generator(state_dict: Mapping[str, torch.Tensor]) -> dict[s
             continue
         if new.endswith(_SQUEEZE_1X1):
             if value.ndim != 4 or value.shape[2:] != (1, 1):
-                raise ValueError(f"state_dict: {key} should be a 1x1 conv weight (C, D, 1, 1), got {tuple(value.shape)}")
+                raise ValueError(
+                    f"state_dict: {key} should be a 1x1 conv weight (C, D, 1, 1), got {tuple(value.shape)}"
+                )
             value = value[:, :, 0, 0]
         out[new] = value
     if unknown:
@@ -222,7 +224,9 @@ def convert_official_discriminator(
     else:
         prefixes["img_code_s64_1"] = "reduce.0"
         prefixes["img_code_s64_2"] = "reduce.1"
-    sn_layer = re.compile(r"(img_code_s\d+(?:_\d)?|COND_DNET\.jointConv)\.(\d+)\.module\.(bias|weight_bar|weight_u|weight_v)")
+    sn_layer = re.compile(
+        r"(img_code_s\d+(?:_\d)?|COND_DNET\.jointConv)\.(\d+)\.module\.(bias|weight_bar|weight_u|weight_v)"
+    )
     logits = re.compile(r"(COND|UNCOND)_DNET\.outlogits\.0\.(weight|bias)")
     out: dict[str, torch.Tensor] = {}
     unknown: list[str] = []

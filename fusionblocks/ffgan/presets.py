@@ -1,13 +1,13 @@
 """Preset configurations, registered as models (kind ``"model"``): ``build("cub256")``, ``build_ffgan("tiny64")``.
 
-| preset | what |
-| --- | --- |
-| ``cub256`` / ``coco256`` | the official FF-GAN configs ([FF-GAN: presets][ffgan-presets]): 3 stages 64²→256², ngf 64, ndf 32, z 100, ncf 100, R_NUM 2 / 3, words 18 / 12, batch 4 / 16, λ 5 / 50, γ 4/5/10, Adam 2e-4 β(0.5, 0.999), EMA 0.999, **unmasked** word attention and CA sampling at inference as in the official code |
-| ``tiny64`` | a CPU-sized FF-GAN on CaptionedShapes: 2 stages 32²→64², small BiLSTM, ``image.small_cnn`` |
-| ``attngan`` | AttnGAN-style stages (masked word attention, concat), ngf 32, ndf 64 |
-| ``ffgan_clip`` | FF-GAN with an open_clip text encoder; widths follow the encoder |
-| ``dfgan`` | DF-GAN 2022: single stage, DFBlocks, hinge + MA-GP |
-| ``dfgan_ffblock`` | DF-GAN generator with FF-Blocks after the 64² and 128² blocks |
+- ``cub256`` / ``coco256``: the official FF-GAN configs ([FF-GAN: presets][ffgan-presets]): 3 stages 64²→256²,
+  ngf 64, ndf 32, z 100, ncf 100, R_NUM 2 / 3, words 18 / 12, batch 4 / 16, λ 5 / 50, γ 4/5/10, Adam 2e-4
+  β(0.5, 0.999), EMA 0.999, **unmasked** word attention and CA sampling at inference as in the official code;
+- ``tiny64``: a CPU-sized FF-GAN on CaptionedShapes: 2 stages 32²→64², small BiLSTM, ``image.small_cnn``;
+- ``attngan``: AttnGAN-style stages (masked word attention, concat), ngf 32, ndf 64;
+- ``ffgan_clip``: FF-GAN with an open_clip text encoder; widths follow the encoder;
+- ``dfgan``: DF-GAN 2022: single stage, DFBlocks, hinge + MA-GP;
+- ``dfgan_ffblock``: DF-GAN generator with FF-Blocks after the 64² and 128² blocks.
 
 Add your own with [`register_preset`][fusionblocks.ffgan.presets.register_preset].
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..recipes import DFGANRecipe
-from ..registry import get_registry, register
+from ..registry import register
 from .builder import build_ffgan
 from .config import DataConfig, FFGANConfig, ImageConfig, ModelConfig, TextConfig, TrainConfig
 from .preset_lookup import preset_config

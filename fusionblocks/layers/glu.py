@@ -33,5 +33,7 @@ class GLU(nn.Module):
         """Gate the first half of the channels with the sigmoid of the second half."""
         x = check_tensor(x, "x")
         if x.ndim < 2 or x.shape[1] % 2:
-            raise ValueError(f"x: expected (B, 2C, ...) with an even channel count on dim 1, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"x: expected (B, 2C, ...) with an even channel count on dim 1, got shape {tuple(x.shape)}"
+            )
         return F.glu(x, dim=1)  # one fused kernel each way (the split, sigmoid and product: three passes)

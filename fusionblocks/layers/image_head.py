@@ -15,7 +15,9 @@ __all__ = ["ImageHead"]
 def _example(batch_size: int) -> LayerExample:
     g = example_generator(11)
     return LayerExample(
-        module=ImageHead(8), args=(torch.randn(batch_size, 8, 6, 6, generator=g),), output_shapes=((batch_size, 3, 6, 6),)
+        module=ImageHead(8),
+        args=(torch.randn(batch_size, 8, 6, 6, generator=g),),
+        output_shapes=((batch_size, 3, 6, 6),),
     )
 
 

@@ -16,7 +16,9 @@ __all__ = ["ResBlockGLU"]
 def _example(batch_size: int) -> LayerExample:
     g = example_generator(10)
     return LayerExample(
-        module=ResBlockGLU(8), args=(torch.randn(batch_size, 8, 6, 6, generator=g),), output_shapes=((batch_size, 8, 6, 6),)
+        module=ResBlockGLU(8),
+        args=(torch.randn(batch_size, 8, 6, 6, generator=g),),
+        output_shapes=((batch_size, 8, 6, 6),),
     )
 
 

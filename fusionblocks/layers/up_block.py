@@ -19,7 +19,9 @@ __all__ = ["UpBlock"]
 def _example(batch_size: int) -> LayerExample:
     g = example_generator(9)
     return LayerExample(
-        module=UpBlock(8, 6), args=(torch.randn(batch_size, 8, 4, 4, generator=g),), output_shapes=((batch_size, 6, 8, 8),)
+        module=UpBlock(8, 6),
+        args=(torch.randn(batch_size, 8, 4, 4, generator=g),),
+        output_shapes=((batch_size, 6, 8, 8),),
     )
 
 

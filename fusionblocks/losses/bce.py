@@ -114,7 +114,8 @@ def bce_stage_d(
     fake_u = _bce(check_logits(fake_uncond, "fake_uncond"), 0.0)
     loss = 0.5 * (real_u + cond_real) + (fake_u + cond_fake + cond_wrong) / 3.0
     return StageDLoss(
-        loss=loss, cond_real=cond_real, cond_fake=cond_fake, cond_wrong=cond_wrong, real_uncond=real_u, fake_uncond=fake_u
+        loss=loss, cond_real=cond_real, cond_fake=cond_fake, cond_wrong=cond_wrong, real_uncond=real_u,
+        fake_uncond=fake_u,
     )
 
 

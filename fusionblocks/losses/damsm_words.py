@@ -104,7 +104,8 @@ def damsm_word_loss(
         raise ValueError(f"form: expected one of {WORD_SCORE_FORMS}, got {form!r}")
     if mask.device != words.device or regions.device != words.device:
         raise ValueError(
-            f"words: expected regions, words and mask on one device, got {regions.device}, {words.device}, {mask.device}"
+            "words: expected regions, words and mask on one device, got "
+            f"{regions.device}, {words.device}, {mask.device}"
         )
 
     dtype = torch.promote_types(regions.dtype, words.dtype)

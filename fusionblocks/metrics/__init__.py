@@ -9,22 +9,21 @@ package is cheap. See ``docs/evaluation.md`` for the protocol and how to compare
 from __future__ import annotations
 
 from .attribute_judge import ATTRIBUTES, AttributeAccuracy, AttributeJudge, MeasuredObject, size_thresholds
-from .clip_scorer import CLIPScorer, CLIPScoreResult, clip_score
 from .attributes_metric import AttributesMetric
 from .clip_metric import CLIPScoreMetric
+from .clip_scorer import CLIPScorer, CLIPScoreResult, clip_score
 from .evaluate import METRICS, SampleFn, caption_pool, evaluate, evaluate_images, parse_metrics
 from .feature_stats import FeatureStats, load_stats, save_stats
 from .frechet import fid_from_features, frechet_distance, trace_sqrt_product
 from .inception import RESIZE_FILTERS, InceptionFeatureExtractor, InceptionFeatures, load_inception_state_dict
+from .inception_metrics import FIDMetric, InceptionMetric, ISMetric, KIDMetric
 from .inception_score import ISResult, inception_score
 from .kid import KIDResult, kernel_inception_distance, mmd2_unbiased, polynomial_kernel
-from .inception_metrics import FIDMetric, InceptionMetric, ISMetric, KIDMetric
 from .metric import EvalBatch, Metric, create_metric, register_metric
 from .r_precision import RPrecisionResult, r_precision, r_precision_from_encoders, score_candidates
 from .reference import as_reference_stats, compute_reference_stats, stats_fingerprint
-from .rprecision_metrics import CLIPRPrecisionMetric, RPrecisionMetric
-from .suite import MetricOptions, build_metrics, run_metrics
 from .report import EvalReport, format_markdown, write_json, write_markdown
+from .rprecision_metrics import CLIPRPrecisionMetric, RPrecisionMetric
 from .shape_classifier import (
     ShapeClassifier,
     ShapeClassifierReport,
@@ -32,6 +31,7 @@ from .shape_classifier import (
     train_shape_classifier,
 )
 from .shapes_segmentation import SegmentedObjects, segment_objects
+from .suite import MetricOptions, build_metrics, run_metrics
 
 __all__ = [
     "AttributesMetric",

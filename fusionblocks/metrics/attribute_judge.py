@@ -193,7 +193,9 @@ class AttributeJudge:
             self.self_check = self._run_self_check(int(self_check_images), seed)
 
     @classmethod
-    def build(cls, classifier_path: str | os.PathLike[str] | None = None, *, self_check_images: int = 200, seed: int = 0) -> "AttributeJudge":
+    def build(
+        cls, classifier_path: str | os.PathLike[str] | None = None, *, self_check_images: int = 200, seed: int = 0
+    ) -> "AttributeJudge":
         """Load the shape classifier cached at ``classifier_path`` (or train it in seconds and cache it there)."""
         classifier, report = load_or_train_shape_classifier(classifier_path, seed=seed)
         return cls(classifier, report, self_check_images=self_check_images, seed=seed)
@@ -210,7 +212,9 @@ class AttributeJudge:
     @property
     def judge_info(self) -> dict[str, Any]:
         """The judge's own credentials: the shape classifier's held-out accuracy and the real-image self check."""
-        info: dict[str, Any] = {"working_resolution": WORKING_RESOLUTION, "matching": "best of both orders for two objects"}
+        info: dict[str, Any] = {
+            "working_resolution": WORKING_RESOLUTION, "matching": "best of both orders for two objects"
+        }
         if self.classifier_report is not None:
             info["shape_classifier_heldout_accuracy"] = self.classifier_report.heldout_accuracy
             info["shape_classifier_heldout_count"] = self.classifier_report.heldout_count
@@ -230,7 +234,8 @@ class AttributeJudge:
         images = check_image_features(images, "images", channels=3)
         seg = segment_objects(to_working_resolution(images), k=k)
         batch, slots = seg.valid.shape
-        shape_ids = self.classifier(seg.crops.reshape(batch * slots, *seg.crops.shape[2:])).argmax(-1).view(batch, slots)
+        crops = seg.crops.reshape(batch * slots, *seg.crops.shape[2:])
+        shape_ids = self.classifier(crops).argmax(-1).view(batch, slots)
         valid, area, centroid, color = seg.valid.tolist(), seg.area.tolist(), seg.centroid.tolist(), seg.color.tolist()
         shapes = shape_ids.tolist()
         out: list[list[MeasuredObject]] = []

@@ -175,4 +175,6 @@ def clip_score(images: torch.Tensor, captions: Sequence[str], scorer: CLIPScorer
         - images: ``(B, 3, H, W)`` in ``[-1, 1]``; captions: ``B`` strings.
     """
     scores = scorer(images, captions).double()
-    return CLIPScoreResult(mean=float(scores.mean()), std=float(scores.std(unbiased=False)), num_samples=int(scores.numel()))
+    return CLIPScoreResult(
+        mean=float(scores.mean()), std=float(scores.std(unbiased=False)), num_samples=int(scores.numel())
+    )

@@ -95,7 +95,8 @@ def save_stats(path: str | os.PathLike[str], stats: FeatureStats) -> None:
 
 
 def load_stats(path: str | os.PathLike[str]) -> FeatureStats:
-    """Read ``mu``/``sigma`` from a ``.npz`` file (ours, pytorch-fid's, DM-GAN's ``bird_val.npz``, DF-GAN's ``*_FIDK0.npz``).
+    """Read ``mu``/``sigma`` from a ``.npz`` file (ours, pytorch-fid's, DM-GAN's ``bird_val.npz``, DF-GAN's
+    ``*_FIDK0.npz``).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -110,7 +111,9 @@ def load_stats(path: str | os.PathLike[str]) -> FeatureStats:
     with np.load(path, allow_pickle=False) as data:
         missing = [k for k in ("mu", "sigma") if k not in data.files]
         if missing:
-            raise ValueError(f"path: {path!r} has no key(s) {missing}; expected an .npz with 'mu' and 'sigma' (found {data.files})")
+            raise ValueError(
+                f"path: {path!r} has no key(s) {missing}; expected an .npz with 'mu' and 'sigma' (found {data.files})"
+            )
         meta: dict[str, Any] = {}
         if _META_KEY in data.files:
             meta = json.loads(str(data[_META_KEY]))

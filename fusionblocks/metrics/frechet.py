@@ -77,5 +77,7 @@ def fid_from_features(features1: Any, features2: Any | FeatureStats) -> float:
         - features1: ``(N1, D)``; features2: ``(N2, D)`` or ``FeatureStats`` with ``mu (D,)``, ``sigma (D, D)``.
     """
     stats1 = FeatureStats.from_features(features1, name="features1")
-    stats2 = features2 if isinstance(features2, FeatureStats) else FeatureStats.from_features(features2, name="features2")
+    stats2 = (
+        features2 if isinstance(features2, FeatureStats) else FeatureStats.from_features(features2, name="features2")
+    )
     return frechet_distance(stats1.mu, stats1.sigma, stats2.mu, stats2.sigma)

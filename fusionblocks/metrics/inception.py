@@ -194,7 +194,8 @@ class InceptionFeatureExtractor(nn.Module):
             missing = [k for k in missing if not k.endswith("num_batches_tracked")]
             if missing or unexpected:
                 raise ValueError(
-                    f"weights: not an inception_v3 state dict: missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                    f"weights: not an inception_v3 state dict: missing {missing[:5]}"
+                    f"{'...' if len(missing) > 5 else ''}, "
                     f"unexpected {list(unexpected)[:5]}{'...' if len(unexpected) > 5 else ''}"
                 )
         else:
@@ -239,7 +240,8 @@ class InceptionFeatureExtractor(nn.Module):
         x = (images.float() + 1.0) / 2.0
         if tuple(x.shape[-2:]) != (self.input_size, self.input_size):
             mode, antialias = RESIZE_FILTERS[self.resize_filter]
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode=mode, align_corners=False, antialias=antialias)
+            size = (self.input_size, self.input_size)
+            x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=antialias)
         return (x - 0.5) / 0.5
 
     @torch.no_grad()

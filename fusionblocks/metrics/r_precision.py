@@ -73,7 +73,9 @@ def _check_index(value: object, name: str, length: int, upper: int | None = None
         raise ValueError(f"{name}: expected shape ({length},), got {tuple(value.shape)}")
     value = value.to(device="cpu", dtype=torch.long)
     if upper is not None and length and (int(value.min()) < 0 or int(value.max()) >= upper):
-        raise ValueError(f"{name}: expected indices in [0, {upper}), got values in [{int(value.min())}, {int(value.max())}]")
+        raise ValueError(
+            f"{name}: expected indices in [0, {upper}), got values in [{int(value.min())}, {int(value.max())}]"
+        )
     return value
 
 
@@ -218,7 +220,8 @@ def r_precision(
     caption_codes = check_tensor(caption_codes, "caption_codes", ndim=2)
     if caption_codes.shape[1] != image_codes.shape[1]:
         raise ValueError(
-            f"caption_codes: expected (M, {image_codes.shape[1]}) to match image_codes, got {tuple(caption_codes.shape)}"
+            f"caption_codes: expected (M, {image_codes.shape[1]}) to match image_codes, "
+            f"got {tuple(caption_codes.shape)}"
         )
     count = image_codes.shape[0]
     if count == 0:
@@ -347,7 +350,9 @@ def r_precision_from_encoders(
         if captions.ndim != 2:
             raise ValueError(f"captions: expected token ids (M, T), got shape {tuple(captions.shape)}")
         if caption_lengths is not None and caption_lengths.shape != (captions.shape[0],):
-            raise ValueError(f"caption_lengths: expected shape ({captions.shape[0]},), got {tuple(caption_lengths.shape)}")
+            raise ValueError(
+                f"caption_lengths: expected shape ({captions.shape[0]},), got {tuple(caption_lengths.shape)}"
+            )
     elif isinstance(captions, str) or not isinstance(captions, Sequence):
         raise TypeError(f"captions: expected a sequence of strings or a (M, T) tensor, got {type(captions).__name__}")
     num_captions = len(captions)
@@ -365,7 +370,10 @@ def r_precision_from_encoders(
     try:
         with torch.no_grad():
             image_device = _module_device(image_encoder, images.device)
-            codes = [image_encoder(images[i : i + batch_size].to(image_device))[1] for i in range(0, len(images), batch_size)]
+            codes = [
+                image_encoder(images[i : i + batch_size].to(image_device))[1]
+                for i in range(0, len(images), batch_size)
+            ]
             text_device = _module_device(text_encoder, images.device)
             sentences = []
             for i in range(0, num_captions, batch_size):

@@ -57,15 +57,19 @@ def _num(value: Any, digits: int = 4) -> str:
 
 def _rows(name: str, entry: dict[str, Any]) -> list[tuple[str, str, str]]:
     if name == "fid":
-        return [("FID ↓", _num(entry.get("value"), 3), f"{entry.get('num_samples')} samples vs {entry.get('reference_samples')} reference")]
+        samples = f"{entry.get('num_samples')} samples vs {entry.get('reference_samples')} reference"
+        return [("FID ↓", _num(entry.get("value"), 3), samples)]
     if name == "kid":
-        return [("KID ↓", f"{_num(entry.get('mean'), 5)} ± {_num(entry.get('std'), 5)}", f"{entry.get('num_subsets')} subsets of {entry.get('subset_size')}")]
+        value = f"{_num(entry.get('mean'), 5)} ± {_num(entry.get('std'), 5)}"
+        return [("KID ↓", value, f"{entry.get('num_subsets')} subsets of {entry.get('subset_size')}")]
     if name == "is":
-        return [("IS ↑", f"{_num(entry.get('mean'), 3)} ± {_num(entry.get('std'), 3)}", f"{entry.get('splits')} splits, {entry.get('num_classes')} classes")]
+        value = f"{_num(entry.get('mean'), 3)} ± {_num(entry.get('std'), 3)}"
+        return [("IS ↑", value, f"{entry.get('splits')} splits, {entry.get('num_classes')} classes")]
     if name in ("rprec", "rprec_clip"):
         label = "R-precision (DAMSM) ↑" if name == "rprec" else "R-precision (CLIP) ↑"
         mean, std = entry.get("mean"), entry.get("std")
-        value = f"{_num(100 * mean if mean is not None else None, 2)} ± {_num(100 * std if std is not None else None, 2)} %"
+        mean_pct = _num(100 * mean if mean is not None else None, 2)
+        value = f"{mean_pct} ± {_num(100 * std if std is not None else None, 2)} %"
         return [(label, value, f"{entry.get('num_candidates')} candidates, {entry.get('folds')} folds")]
     if name == "clip":
         return [("CLIP score ↑", f"{_num(entry.get('mean'), 2)} ± {_num(entry.get('std'), 2)}", "100·max(cos, 0)")]
@@ -75,10 +79,14 @@ def _rows(name: str, entry: dict[str, Any]) -> list[tuple[str, str, str]]:
             rows.append((f"Attributes: {attr}", _num(acc, 3), f"{(entry.get('stated') or {}).get(attr)} stated"))
         judge = entry.get("judge") or {}
         if "shape_classifier_heldout_accuracy" in judge:
-            rows.append(("Judge: shape classifier (real held-out)", _num(judge["shape_classifier_heldout_accuracy"], 4), f"{judge.get('shape_classifier_heldout_count')} objects"))
+            rows.append((
+                "Judge: shape classifier (real held-out)", _num(judge["shape_classifier_heldout_accuracy"], 4),
+                f"{judge.get('shape_classifier_heldout_count')} objects",
+            ))
         check = judge.get("judge_self_check")
         if check:
-            rows.append(("Judge: all correct on real images", _num(check.get("all_correct"), 4), f"{check.get('images')} images"))
+            images = f"{check.get('images')} images"
+            rows.append(("Judge: all correct on real images", _num(check.get("all_correct"), 4), images))
         return rows
     return [(name, json.dumps(json_safe(entry)), "")]
 

@@ -25,7 +25,8 @@ def to_working_resolution(images: torch.Tensor, resolution: int = WORKING_RESOLU
     """Resize ``(B, 3, H, W)`` images to ``resolution``² (bilinear, antialiased when shrinking)."""
     if tuple(images.shape[-2:]) == (resolution, resolution):
         return images.float()
-    return F.interpolate(images.float(), size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True)
+    size = (resolution, resolution)
+    return F.interpolate(images.float(), size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
 class ShapeClassifier(nn.Module):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..layers import FFBlock, GSR, LayerExample
+from ..layers import GSR, FFBlock, LayerExample
 from ..layers._example import example_generator
 from ..registry import register
 from .stage_fusion import call_with_optional_map

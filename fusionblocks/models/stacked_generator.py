@@ -32,7 +32,8 @@ def stacked_from_config(config: Any, *, word_dim: int, sentence_dim: int) -> "St
             "see model.stage_fusion)"
         )
     return create(
-        "generator", "stacked", z_dim=m.z_dim, sentence_dim=sentence_dim, word_dim=word_dim, ngf=m.ngf, cond_dim=m.cond_dim,
+        "generator", "stacked", z_dim=m.z_dim, sentence_dim=sentence_dim, word_dim=word_dim, ngf=m.ngf,
+        cond_dim=m.cond_dim,
         base_size=m.image_sizes[0], num_stages=m.num_stages, res_blocks=m.res_blocks,
         stage_fusion=m.stage_fusion, stage_fusion_kwargs=m.stage_fusion_kwargs, mask_padding=m.mask_padding,
         ca_sample_in_eval=m.ca_sample_in_eval, **m.generator_kwargs,

@@ -37,7 +37,8 @@ def damsm_text_encoder_from_config(config: Any, *, vocabulary: Vocabulary | None
             "(data.root / --data: the dataset decides the vocabulary) or text.vocabulary"
         )
     return create(
-        "text_encoder", "text.damsm_bilstm", vocab_size=vocab_size, embedding_dim=tc.embedding_dim, hidden_dim=tc.hidden_dim, max_words=tc.max_words,
+        "text_encoder", "text.damsm_bilstm", vocab_size=vocab_size, embedding_dim=tc.embedding_dim,
+        hidden_dim=tc.hidden_dim, max_words=tc.max_words,
         dropout=tc.dropout, vocabulary=vocabulary, **tc.kwargs,
     )
 

@@ -14,7 +14,32 @@ Names are imported lazily (``from fusionblocks.train import Trainer`` loads only
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazy names, typed for static checkers and IDEs (tests/test_lazy_exports.py)
+    from .checkpoint import (
+        Checkpoint,
+        CheckpointError,
+        list_checkpoints,
+        load_checkpoint,
+        resolve_checkpoint,
+        save_checkpoint,
+    )
+    from .datasets import build_dataset
+    from .device import autocast_factory, resolve_precision, select_device
+    from .distributed import FreezeAwareDDP, init_distributed, parameter_hash
+    from .ema import ModelEMA
+    from .grids import attention_grid, caption_grid, save_images
+    from .loggers import TensorBoardLogger, TrainLogger
+    from .metrics_log import MetricsLogger, read_metrics
+    from .recipes import DFGANRecipe, FFGANRecipe, Recipe, TrainBatch, TrainModules
+    from .restore import load_gan
+    from .rng import capture_rng_state, restore_rng_state, seed_everything
+    from .sampler import ResumableSampler
+    from .sampling import generate, make_noise
+    from .smoke import smoke_overrides
+    from .trainer import NonFiniteLossError, Trainer, TrainResult, config_to_dict
+    from .trainer_config import TrainerConfig
 
 # public name -> submodule
 _LAZY: dict[str, str] = {
@@ -59,7 +84,47 @@ _LAZY: dict[str, str] = {
     "save_images": "grids",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "DFGANRecipe",
+    "FFGANRecipe",
+    "FreezeAwareDDP",
+    "MetricsLogger",
+    "ModelEMA",
+    "NonFiniteLossError",
+    "Recipe",
+    "ResumableSampler",
+    "TensorBoardLogger",
+    "TrainBatch",
+    "TrainLogger",
+    "TrainModules",
+    "TrainResult",
+    "Trainer",
+    "TrainerConfig",
+    "attention_grid",
+    "autocast_factory",
+    "build_dataset",
+    "caption_grid",
+    "capture_rng_state",
+    "config_to_dict",
+    "generate",
+    "init_distributed",
+    "list_checkpoints",
+    "load_checkpoint",
+    "load_gan",
+    "make_noise",
+    "parameter_hash",
+    "read_metrics",
+    "resolve_checkpoint",
+    "resolve_precision",
+    "restore_rng_state",
+    "save_checkpoint",
+    "save_images",
+    "seed_everything",
+    "select_device",
+    "smoke_overrides",
+]
 
 
 def __getattr__(name: str) -> Any:

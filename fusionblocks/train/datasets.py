@@ -28,7 +28,8 @@ def build_dataset(
         root: Overrides ``config.data.root`` (data folder for ``cub``/``coco``/``folder``).
         seed: Seed of the per-item randomness (caption choice, crops, flips).
         vocabulary: Vocabulary used to add token ids to items. ``None``: the one
-            [`vocabulary_for_config`][fusionblocks.data.dataset_vocabulary.vocabulary_for_config] decides (``text.vocabulary`` when set, else the
+            [`vocabulary_for_config`][fusionblocks.data.dataset_vocabulary.vocabulary_for_config] decides
+            (``text.vocabulary`` when set, else the
             dataset's own: its captions pickle, or one built from its captions), when the text encoder uses one.
 
     Returns:

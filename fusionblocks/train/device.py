@@ -47,7 +47,10 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         ValueError: ``precision`` unknown (``"fp16"`` is refused: on CPU it is very slow; use bf16).
     """
     if precision == "fp16":
-        raise ValueError("precision: 'fp16' is not supported (no loss scaling inside recipes; on CPU it is also very slow); use 'bf16'")
+        raise ValueError(
+            "precision: 'fp16' is not supported (no loss scaling inside recipes; on CPU it is also very slow); use "
+            "'bf16'"
+        )
     if precision not in PRECISIONS:
         raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got {precision!r}")
     if precision != "auto":

@@ -45,7 +45,8 @@ class SkipNonFiniteStep:
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
         # torch's fused Adam/AdamW read a ``found_inf`` attribute and skip the update in their kernel
-        self.fused = bool(optimizer.defaults.get("fused")) and isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
+        adam = isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
+        self.fused = bool(optimizer.defaults.get("fused")) and adam
         self.skipped: torch.Tensor | None = None
 
     def _grads(self) -> list[torch.Tensor]:

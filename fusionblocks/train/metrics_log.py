@@ -15,7 +15,8 @@ __all__ = ["MetricsLogger", "read_metrics"]
 
 
 class MetricsLogger:
-    """Appends ``{"step": ..., **values}`` records to a JSONL file (a [`TrainLogger`][fusionblocks.train.loggers.TrainLogger]).
+    """Appends ``{"step": ..., **values}`` records to a JSONL file (a
+    [`TrainLogger`][fusionblocks.train.loggers.TrainLogger]).
 
     Each line is flushed and fsync'ed, so a killed run keeps every record written before it died. On resume, records
     with ``step`` greater than the resume step are dropped first (they belong to steps that will be redone).

@@ -53,4 +53,6 @@ class ResumableSampler(DistributedSampler):
 
     def state_dict(self) -> dict[str, Any]:
         """``{"epoch", "start_index", "seed", "num_replicas"}`` (JSON-safe)."""
-        return {"epoch": self.epoch, "start_index": self.start_index, "seed": self.seed, "num_replicas": self.num_replicas}
+        return {
+            "epoch": self.epoch, "start_index": self.start_index, "seed": self.seed, "num_replicas": self.num_replicas
+        }

@@ -339,7 +339,8 @@ class Trainer:
         """
         tensors = self.state_tensors()
         optimizers = {name: opt.state_dict() for name, opt in self.optimizers.items()}
-        bad = nonfinite_groups({**tensors, **{f"optimizer {n}": _optimizer_tensors(sd) for n, sd in optimizers.items()}})
+        optimizer_groups = {f"optimizer {n}": _optimizer_tensors(sd) for n, sd in optimizers.items()}
+        bad = nonfinite_groups({**tensors, **optimizer_groups})
         if bad:  # every rank holds the same state, so every rank stops here alike
             raise NonFiniteWeightsError(self.step, f"NaN/Inf in {describe_nonfinite(bad)}; the checkpoint of this step "
                                         "was not written", bad, self.last_checkpoint)

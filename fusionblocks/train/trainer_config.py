@@ -2,7 +2,8 @@
 
 The schedule (steps or epochs, batch size, seed, precision, logging / sampling / checkpoint cadence) is declared
 once, in the model config's ``train`` section ([`TrainConfig`][fusionblocks.ffgan.config.TrainConfig]); its
-defaults are this class's defaults. [`TrainerConfig.from_config`][fusionblocks.train.trainer_config.TrainerConfig.from_config]
+defaults are this class's defaults.
+[`TrainerConfig.from_config`][fusionblocks.train.trainer_config.TrainerConfig.from_config]
 is the one translation from a model config to loop settings, used by the trainer itself, the command line, the
 demo and the examples. What only the loop needs (device, memory format, compilation, checkpoints kept, progress
 bar, TensorBoard, wall-time budget) lives here alone.
