@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export FUSIONBLOCKS_DISABLE_PLUGINS ?=
 export NO_MKDOCS_2_WARNING ?= 1
 
-.PHONY: install demo test docs bench clean
+.PHONY: install demo test lint docs bench clean
 
 $(STAMP): pyproject.toml requirements-pins.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check fusionblocks
+	$(VENV)/bin/mypy
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict

@@ -216,12 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     # 4. colour accuracy with the attribute judge
     summary: dict[str, Any] = {"steps": result.step, "damsm": damsm, "stopped_early": trainer.stopped_early}
     if not args.no_judge:
+        judge_cls: Any = None
         try:
             from .metrics.attribute_judge import AttributeJudge
+
+            judge_cls = AttributeJudge
         except ImportError:  # pragma: no cover - metrics package without the judge
-            AttributeJudge = None
-        if AttributeJudge is not None:
-            judge = AttributeJudge.build(out / "shape_classifier.safetensors", self_check_images=100, seed=args.seed)
+            pass
+        if judge_cls is not None:
+            judge = judge_cls.build(out / "shape_classifier.safetensors", self_check_images=100, seed=args.seed)
             images = generate(
                 generator, gan.text_encoder, heldout, seed=args.seed + 1, return_attention=False
             ).images[-1]

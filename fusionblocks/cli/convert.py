@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import Any
 
 from ._common import plain_text
 
@@ -112,7 +113,7 @@ def _convert_encoders(args: argparse.Namespace) -> int:
     vocabulary = Vocabulary.from_attngan_pickle(args.captions_pickle) if args.captions_pickle else None
     out = Path(args.out)
     written = []
-    modules = {}
+    modules: dict[str, Any] = {}
     if args.text_encoder:
         modules["text_encoder"] = load_damsm_text_encoder(args.text_encoder, vocabulary=vocabulary, max_words=None)
     if args.image_encoder:

@@ -73,9 +73,12 @@ def run(args: argparse.Namespace) -> int:
     vocabulary = vocabulary_for_config(config, dataset=dataset)
     gan = build_ffgan(config, vocabulary=vocabulary)
     check_dataset_vocabulary(gan.text_encoder, dataset)
+    if gan.image_encoder is None:
+        raise ValueError("image.encoder: this config has no image encoder to pre-train (set image.encoder)")
     text, image = gan.text_encoder.to(device), gan.image_encoder.to(device)
     for module in (text, image):  # unfreeze() keeps a frozen backbone (Inception) frozen
-        module.unfreeze() if hasattr(module, "unfreeze") else module.requires_grad_(True)
+        unfreeze = getattr(module, "unfreeze", None)
+        unfreeze() if callable(unfreeze) else module.requires_grad_(True)
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
                         num_workers=args.num_workers, collate_fn=collate_captions,
                         generator=torch.Generator().manual_seed(args.seed))

@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(command="stats")
 
 
-def _images(args: argparse.Namespace):
+def _images(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """``(dataset of {"image"}, protocol entries)`` for DATA."""
     from .. import data as fbdata
     from .vocab import detect_layout

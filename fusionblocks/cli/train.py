@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if spec is None:
         source = args.resume if isinstance(args.resume, str) else out
-        if not (args.resume and source is not None and (isinstance(args.resume, str) or list_checkpoints(out))):
+        has_run = isinstance(args.resume, str) or (out is not None and bool(list_checkpoints(out)))
+        if not (args.resume and source is not None and has_run):
             raise ValueError("give --preset NAME or --config FILE (or --out DIR --resume for an existing run)")
         spec = load_checkpoint(source, groups=[], load_optimizers=False).config
     config = resolve_config(spec, overrides)

@@ -238,9 +238,9 @@ class AttnGANDataset(Dataset):
             self.image_dir = self.root / "images"
             self.bboxes = None
         if check_files:
-            for k in self.keys:
-                if not self.image_path(k).is_file():
-                    raise FileNotFoundError(f"image file {str(self.image_path(k))!r} not found (key {k!r})")
+            for key in self.keys:
+                if not self.image_path(key).is_file():
+                    raise FileNotFoundError(f"image file {str(self.image_path(key))!r} not found (key {key!r})")
 
     # ------------------------------------------------------------------ captions
     def _load_captions(self, vocabulary: Any, captions_per_image: int | None) -> None:

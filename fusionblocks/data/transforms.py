@@ -87,7 +87,7 @@ def resize_crop_flip(img: Image.Image, imsize: int, rng: np.random.Generator | N
     """
     check_positive_int(imsize, "imsize")
     w, h = resize_size(img.width, img.height, int(imsize * 76 / 64))
-    img = img.resize((w, h), Image.BILINEAR)
+    img = img.resize((w, h), Image.Resampling.BILINEAR)
     if rng is None:
         left, top = (w - imsize) // 2, (h - imsize) // 2
         flip = False
@@ -97,7 +97,7 @@ def resize_crop_flip(img: Image.Image, imsize: int, rng: np.random.Generator | N
         flip = bool(rng.random() < 0.5)
     img = img.crop((left, top, left + imsize, top + imsize))
     if flip:
-        img = img.transpose(Image.FLIP_LEFT_RIGHT)
+        img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return img
 
 
@@ -119,6 +119,6 @@ def image_pyramid(img: Image.Image, sizes: Sequence[int]) -> list[torch.Tensor]:
     """
     out = []
     for s in sizes:
-        level = img if (img.width, img.height) == (s, s) else img.resize((s, s), Image.BILINEAR)
+        level = img if (img.width, img.height) == (s, s) else img.resize((s, s), Image.Resampling.BILINEAR)
         out.append(pil_to_tensor(level))
     return out

@@ -54,7 +54,8 @@ class BuiltGAN:
     @property
     def image_sizes(self) -> list[int]:
         """Output resolutions of the generator, smallest first."""
-        return list(self.generator.image_sizes)
+        generator: Any = self.generator  # the generator protocol: image_sizes, z_dim
+        return [int(s) for s in generator.image_sizes]
 
     def to(self, *args: Any, **kwargs: Any) -> "BuiltGAN":
         """Move every module (like ``torch.nn.Module.to``); returns ``self``."""
@@ -104,13 +105,14 @@ class BuiltGAN:
         Shapes:
             captions ``B``; z ``(B, z_dim)`` → [`GeneratorOutput`][fusionblocks.models.outputs.GeneratorOutput].
         """
-        g = generator if generator is not None else self.generator
+        g: Any = generator if generator is not None else self.generator
         was_training = g.training
         g.eval()
         try:
             text = self.text_encoder(captions) if lengths is None else self.text_encoder(captions, lengths)
             if z is None:
-                z = torch.randn(text.sentence.shape[0], g.z_dim, device=text.sentence.device)
+                z_dim = int(g.z_dim)
+                z = torch.randn(text.sentence.shape[0], z_dim, device=text.sentence.device)
             return g(z, text.sentence, text.words, text.mask, return_attention=True)
         finally:
             g.train(was_training)
@@ -181,8 +183,9 @@ def _text_vocabulary(config: FFGANConfig, vocabulary: Any) -> Any:
 
 
 def _freeze(module: nn.Module) -> nn.Module:
-    if hasattr(module, "freeze"):
-        module.freeze()
+    freeze = getattr(module, "freeze", None)
+    if callable(freeze):
+        freeze()
     module.requires_grad_(False)
     return module.eval()
 
@@ -307,8 +310,9 @@ def build_ffgan(preset_or_config: Any = "cub256", /, *, vocabulary: Any = None, 
     recipe = _build_recipe(config)
     text_encoder = _build_text_encoder(config, vocab_source.vocabulary if vocab_source is not None else None)
     image_encoder = _build_image_encoder(config, text_encoder, recipe)
-    generator = _build_generator(config, text_encoder.word_dim, text_encoder.sentence_dim)
-    discriminators = _build_discriminators(config, text_encoder.sentence_dim, generator.image_sizes)
+    encoder: Any = text_encoder  # the text-encoder protocol: integer word_dim and sentence_dim
+    generator: Any = _build_generator(config, encoder.word_dim, encoder.sentence_dim)
+    discriminators = _build_discriminators(config, encoder.sentence_dim, generator.image_sizes)
     if config.model.init == "official":
         official_init(generator)
         for d in discriminators:

@@ -517,7 +517,7 @@ def _unknown(path: str, allowed: list[str]) -> typing.NoReturn:
 
 def _from_mapping(cls: type, data: Any, prefix: str) -> Any:
     where = prefix or "config"
-    if dataclasses.is_dataclass(data) and isinstance(data, cls):
+    if dataclasses.is_dataclass(data) and not isinstance(data, type) and isinstance(data, cls):
         data = dataclasses.asdict(data)
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: expected a mapping for section {cls.__name__}, got {type(data).__name__}")
@@ -568,7 +568,7 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(errors[0] if errors else f"{path}: bad value {value!r}")
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return value if isinstance(value, tp) else _from_mapping(tp, value, path)
     if tp is Any:
         return _plain(value, path)

@@ -11,6 +11,7 @@ from torch import nn
 
 from .._checks import check_image_features, check_positive_int
 from ..state_dict_io import read_state_dict
+from .damsm_keys import convert_damsm_image_state_dict
 
 __all__ = ["DAMSMImageEncoder", "INCEPTION_INPUT_SIZE"]
 
@@ -66,8 +67,6 @@ class DAMSMImageEncoder(nn.Module):
         self.align_corners = align_corners
         state = None
         if weights is not None:
-            from .damsm_convert import convert_damsm_image_state_dict
-
             state = convert_damsm_image_state_dict(read_state_dict(weights, "weights"))
         backbone_state = read_state_dict(backbone_weights, "backbone_weights") if backbone_weights is not None else None
         if state is None and backbone_state is None:

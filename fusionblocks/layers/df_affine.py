@@ -70,11 +70,13 @@ class DFAffine(nn.Module):
 
     def reset_identity(self) -> None:
         """Make the layer the identity again (γ ≡ 1, β ≡ 0) by resetting the second Linear of each MLP."""
+        gamma_out, beta_out = self.gamma[2], self.beta[2]
+        assert isinstance(gamma_out, nn.Linear) and isinstance(beta_out, nn.Linear)
         with torch.no_grad():
-            self.gamma[2].weight.zero_()
-            self.gamma[2].bias.fill_(1.0)
-            self.beta[2].weight.zero_()
-            self.beta[2].bias.zero_()
+            gamma_out.weight.zero_()
+            gamma_out.bias.fill_(1.0)
+            beta_out.weight.zero_()
+            beta_out.bias.zero_()
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Scale and shift each channel of ``x`` by functions of ``cond``; see the class docstring."""

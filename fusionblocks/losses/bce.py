@@ -58,7 +58,7 @@ def mismatch_pairs(
         raise ValueError("class_ids: skip_same_class=True needs the class id of every sample")
     image_index = torch.arange(batch_size - 1, device=device)
     caption_index = image_index + 1
-    if skip_same_class:
+    if skip_same_class and class_ids is not None:
         keep = class_ids[image_index] != class_ids[caption_index]
         image_index, caption_index = image_index[keep], caption_index[keep]
     return image_index, caption_index

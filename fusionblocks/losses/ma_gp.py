@@ -76,7 +76,7 @@ def ma_gp(
             raise ValueError(f"inputs[{index}]: is not used to compute outputs")
     flat = [grad.reshape(batch, -1) for grad in grads]
     if form == "joint":
-        squared = sum(g.pow(2).sum(dim=1) for g in flat)
+        squared = torch.stack([g.pow(2).sum(dim=1) for g in flat]).sum(0)
         penalty = squared.pow(p / 2.0)
         grad_norm = squared.detach().sqrt()
     else:

@@ -12,6 +12,16 @@ from typing import Any, Sequence
 import torch
 
 from .._checks import check_image_features
+from ..data.shapes import (
+    DIAMETER_JITTER,
+    SHAPES,
+    SIZE_DIAMETERS,
+    SQUARE_SIDE,
+    TRIANGLE_CIRCUMRADIUS,
+    CaptionedShapes,
+    parse_caption,
+    position_from_centroid,
+)
 from .shape_classifier import (
     WORKING_RESOLUTION,
     ShapeClassifier,
@@ -33,8 +43,6 @@ def size_thresholds() -> dict[str, float]:
     The geometric mean of the largest small area and the smallest large area the renderer can produce (diameters
     ``SIZE_DIAMETERS ± DIAMETER_JITTER``; areas ``π/4 d²``, ``(0.85 d)²``, ``3√3/4 (0.6 d)²``).
     """
-    from ..data.shapes import DIAMETER_JITTER, SIZE_DIAMETERS, SQUARE_SIDE, TRIANGLE_CIRCUMRADIUS
-
     factor = {
         "circle": math.pi / 4,
         "square": SQUARE_SIDE**2,
@@ -179,8 +187,6 @@ class AttributeJudge:
     ) -> None:
         if not isinstance(classifier, ShapeClassifier):
             raise TypeError(f"classifier: expected a ShapeClassifier, got {type(classifier).__name__}")
-        from ..data.shapes import SHAPES, parse_caption, position_from_centroid
-
         self.classifier = classifier.eval()
         self.classifier_report = classifier_report
         self._shapes = SHAPES
@@ -201,8 +207,6 @@ class AttributeJudge:
         return cls(classifier, report, self_check_images=self_check_images, seed=seed)
 
     def _run_self_check(self, count: int, seed: int) -> dict[str, Any]:
-        from ..data.shapes import CaptionedShapes
-
         ds = CaptionedShapes(size=count, resolution=WORKING_RESOLUTION, split="test", seed=seed + 7, max_objects=2)
         images = torch.stack([ds.render(i) for i in range(count)])
         captions = [ds.captions(i)[0] for i in range(count)]

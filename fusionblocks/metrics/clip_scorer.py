@@ -44,6 +44,9 @@ class CLIPScorer(nn.Module):
         - output of ``forward``: ``(B,)`` scores in ``[0, 100]``.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(
         self,
         model_name: str = "ViT-B-32",

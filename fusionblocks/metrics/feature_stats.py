@@ -91,7 +91,7 @@ def save_stats(path: str | os.PathLike[str], stats: FeatureStats) -> None:
         extra: dict[str, np.ndarray] = {_META_KEY: np.array(json.dumps(stats.meta, sort_keys=True))}
         if stats.features is not None:
             extra["features"] = stats.features
-        np.savez(handle, mu=stats.mu, sigma=stats.sigma, **extra)
+        np.savez(handle, mu=stats.mu, sigma=stats.sigma, **extra)  # type: ignore[arg-type]  # numpy stub: **kwds
 
 
 def load_stats(path: str | os.PathLike[str]) -> FeatureStats:

@@ -65,7 +65,7 @@ def _avg_pool_exclude_pad(x: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
 
 
-def _fid_mixed_forward(block: nn.Module, kind: str, x: torch.Tensor) -> torch.Tensor:
+def _fid_mixed_forward(block: Any, kind: str, x: torch.Tensor) -> torch.Tensor:
     """The TF-2015 Inception blocks that pytorch-fid reproduces: average pools exclude padding, and the last block's
     pool branch is a max pool. Only the pooling differs from the torchvision/timm blocks; the convolutions are the
     block's own."""
@@ -210,7 +210,7 @@ class InceptionFeatureExtractor(nn.Module):
             self.weights_name = "random"
         elif isinstance(weights, Mapping):
             self.weights_name = "state_dict"
-        else:
+        elif weights is not None:
             self.weights_name = os.path.basename(os.fspath(weights))
         self.weights_fingerprint = _fingerprint(self.model.state_dict())
 
@@ -254,5 +254,6 @@ class InceptionFeatureExtractor(nn.Module):
             block = getattr(self.model, name)
             x = _fid_mixed_forward(block, kind, x) if self.fid_blocks else block(x)
         pool = x.mean(dim=(2, 3))
-        logits = self.model.fc(pool)
+        model: Any = self.model  # timm's Inception-v3
+        logits = model.fc(pool)
         return InceptionFeatures(pool=pool, logits=logits)

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.shapes import SHAPES, CaptionedShapes
 from .shapes_segmentation import CROP_SIZE, segment_objects
 
 __all__ = ["ShapeClassifier", "ShapeClassifierReport", "train_shape_classifier", "load_or_train_shape_classifier",
@@ -80,8 +81,6 @@ def shape_crops_from_dataset(
     Shapes:
         - output: crops ``(N, 1, 24, 24)``, labels ``(N,)`` long with ``N = num_images`` (rounded per resolution).
     """
-    from ..data.shapes import SHAPES, CaptionedShapes
-
     crops, labels = [], []
     per = max(1, num_images // len(resolutions))
     for k, resolution in enumerate(resolutions):

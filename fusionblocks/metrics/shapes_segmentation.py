@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_image_features
+from ..data.shapes import BACKGROUND, COLORS
 
 __all__ = ["SegmentedObjects", "palette_tensor", "palette_labels", "connected_components", "segment_objects"]
 
@@ -19,8 +20,6 @@ CROP_SIZE = 24
 
 def palette_tensor() -> tuple[torch.Tensor, list[str]]:
     """The CaptionedShapes palette with the background first: ``(1 + len(COLORS), 3)`` RGB in 0..255, and names."""
-    from ..data.shapes import BACKGROUND, COLORS
-
     names = ["background", *COLORS]
     rgb = torch.tensor([BACKGROUND, *COLORS.values()], dtype=torch.float32)
     return rgb, names

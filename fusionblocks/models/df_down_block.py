@@ -47,6 +47,6 @@ class DFDownBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Downsample ``x`` by 2; see the class docstring for shapes."""
         residual = self.conv_r(x)
-        if self.learned_shortcut:
+        if self.learned_shortcut and self.conv_s is not None:
             x = self.conv_s(x)
         return F.avg_pool2d(x, 2) + self.gamma * residual

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .spectral import has_spectral_norm, resync_spectral_norm
+from .spectral import has_spectral_norm, resync_spectral_norm, spectral_norm_original
 
 __all__ = ["official_init"]
 
@@ -29,7 +29,7 @@ def official_init(module: nn.Module) -> nn.Module:
     """
     for sub in module.modules():
         if isinstance(sub, _CONV):
-            weight = sub.parametrizations.weight.original if has_spectral_norm(sub) else sub.weight
+            weight = spectral_norm_original(sub) if has_spectral_norm(sub) else sub.weight
             nn.init.orthogonal_(weight, gain=1.0)
         elif isinstance(sub, _NORM):
             if sub.weight is not None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -35,7 +37,9 @@ class RefinementStage(nn.Module):
             raise ValueError(f"res_blocks: expected a non-negative integer, got {res_blocks!r}")
         self.fusion = fusion
         self.fusion_name = fusion_name
-        width = int(fusion.out_channels)
+        protocol: Any = fusion  # the stage-fusion protocol: an integer out_channels
+        width = int(protocol.out_channels)
+        self.fusion_channels = width
         self.residual = nn.Sequential(*(ResBlockGLU(width) for _ in range(res_blocks)))
         self.upsample = UpBlock(width, channels)
 
@@ -57,7 +61,7 @@ class RefinementStage(nn.Module):
             result,
             self.fusion_name,
             h.shape[0],
-            int(self.fusion.out_channels),
-            tuple(h.shape[-2:]),
+            self.fusion_channels,
+            (int(h.shape[-2]), int(h.shape[-1])),
         )
         return self.upsample(self.residual(fused)), (attn if return_attention else None)

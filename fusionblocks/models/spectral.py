@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,7 +24,9 @@ def conv2d(
         ``(B, in_channels, H, W)`` → ``(B, out_channels, H', W')``.
     """
     conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
-    return spectral_norm(conv) if sn else conv
+    if sn:
+        spectral_norm(conv)  # registers the parametrization on conv itself
+    return conv
 
 
 def conv_lrelu(
@@ -42,8 +46,19 @@ def conv_lrelu(
 def has_spectral_norm(module: nn.Module) -> bool:
     """Whether ``module.weight`` is spectrally normalised by a parametrization."""
     return parametrize.is_parametrized(module, "weight") and any(
-        hasattr(p, "_u") and hasattr(p, "_v") for p in module.parametrizations.weight
+        hasattr(p, "_u") and hasattr(p, "_v") for p in _weight_parametrizations(module)
     )
+
+
+def _weight_parametrizations(module: nn.Module) -> parametrize.ParametrizationList:
+    """``module.parametrizations.weight`` (the list of parametrizations of a parametrized ``weight``)."""
+    return cast(parametrize.ParametrizationList, module.get_submodule("parametrizations.weight"))
+
+
+def spectral_norm_original(module: nn.Module) -> torch.Tensor:
+    """The raw weight under a spectral-norm parametrization (``parametrizations.weight.original``)."""
+    original: torch.Tensor = _weight_parametrizations(module).original
+    return original
 
 
 @torch.no_grad()
@@ -57,8 +72,9 @@ def resync_spectral_norm(module: nn.Module, n_iterations: int = 15) -> int:
     for sub in module.modules():
         if not has_spectral_norm(sub):
             continue
-        weight = sub.parametrizations.weight.original
-        for p in sub.parametrizations.weight:
+        weight = spectral_norm_original(sub)
+        parametrizations: list[Any] = list(_weight_parametrizations(sub))
+        for p in parametrizations:
             if not (hasattr(p, "_u") and hasattr(p, "_v")):
                 continue
             matrix = weight.flatten(1) if p.dim == 0 else weight.movedim(p.dim, 0).flatten(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable, ContextManager
+from typing import Callable, ContextManager, Literal
 
 import torch
 
@@ -44,7 +44,7 @@ class DFGANRecipe(Recipe):
     betas: tuple[float, float] = (0.0, 0.9)
     magp_k: float = 2.0
     magp_p: float = 6.0
-    magp_form: str = "joint"
+    magp_form: Literal["joint", "paper"] = "joint"
 
     def iteration(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable, ClassVar, ContextManager
+from typing import Callable, ClassVar, ContextManager, Literal
 
 import torch
 from einops import rearrange
@@ -62,7 +62,7 @@ class FFGANRecipe(Recipe):
     gamma1: float = 4.0
     gamma2: float = 5.0
     gamma3: float = 10.0
-    damsm_form: str = "official"
+    damsm_form: Literal["official", "paper"] = "official"
     kl_weight: float = 1.0
     skip_same_class: bool = False
     damsm_mask_same_class: bool = True

@@ -85,7 +85,7 @@ class CLIPTextEncoder(TextEncoder):
         )
         # Only the text tower is needed: drop the vision tower to save memory.
         if hasattr(model, "visual"):
-            model.visual = None  # type: ignore[assignment]
+            model.visual = None
         self.model = model
         self.model_name = model_name
         text_tower = getattr(model, "text", None)
@@ -97,8 +97,10 @@ class CLIPTextEncoder(TextEncoder):
             )
         self.tokenizer = open_clip.get_tokenizer(model_name)
         self.context_length = int(context_length or self.model_context_length or self.tokenizer.context_length)
-        self._ln_final = [_find_ln_final(model)]  # list: keep it out of the module tree (already inside model)
-        width = int(self._ln_final[0].normalized_shape[0])
+        ln_final = _find_ln_final(model)
+        self._ln_final = [ln_final]  # list: keep it out of the module tree (already inside model)
+        layer_norm: Any = ln_final
+        width = int(layer_norm.normalized_shape[0])
         self.transformer_width = width
         self.sentence_dim = self._infer_sentence_dim(width)
         if word_dim is not None:
@@ -213,7 +215,7 @@ class CLIPTextEncoder(TextEncoder):
         steps = int(mask.sum(dim=1).max())
         words, mask = words[:, :steps], mask[:, :steps]
         words = words.float() if words.dtype == torch.float16 and device.type == "cpu" else words
-        if self.word_proj is not None:
+        if isinstance(self.word_proj, nn.Linear):
             words = self.word_proj(words.to(self.word_proj.weight.dtype))
         return TextFeatures(words=words, sentence=sentence, mask=mask)
 

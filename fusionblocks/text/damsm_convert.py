@@ -96,4 +96,6 @@ def load_damsm_text_encoder(
         vocabulary=vocabulary,
     )
     encoder.load_state_dict(state, strict=True)
-    return encoder.freeze() if freeze else encoder
+    if freeze:
+        encoder.freeze()
+    return encoder

@@ -6,18 +6,19 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
+from ..data import collate_captions, pyramid
+from ..recipes import TrainBatch
+
 __all__ = ["collate_items", "to_train_batch"]
 
 
-def collate_items(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def collate_items(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Batch dataset items in order (``fusionblocks.data.collate_captions``; never sorted by length).
 
     Shapes:
         items: B dicts with ``image`` (3, H, W) and/or ``images`` [(3, s, s)] → ``image`` (B, 3, H, W),
         ``images`` [(B, 3, s, s)], ``captions`` B strings, ``class_ids`` (B,), ``tokens`` (B, T), ``lengths`` (B,).
     """
-    from ..data import collate_captions
-
     return collate_captions(items)
 
 
@@ -53,9 +54,6 @@ def to_train_batch(
     Shapes:
         images: [(B, 3, s, s) for s in sizes]; tokens (B, T); lengths, class_ids (B,).
     """
-    from ..data import pyramid
-    from .recipes import TrainBatch
-
     pyr = _first(batch, "images")
     if pyr is not None and [int(t.shape[-1]) for t in pyr] == list(sizes):
         images = list(pyr)

@@ -14,10 +14,13 @@ import logging
 import math
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 import torch
 from torch import nn
+
+from ..losses import damsm_sentence_loss, damsm_word_loss
+from ..text import DAMSMTextEncoder
 
 __all__ = ["DAMSMBatch", "DAMSMHistory", "pretrain_damsm", "damsm_losses", "evaluate_damsm", "parse_damsm_batch"]
 
@@ -78,8 +81,6 @@ class DAMSMHistory:
 
 
 def _uses_token_ids(text_encoder: nn.Module) -> bool:
-    from ..text import DAMSMTextEncoder
-
     return isinstance(text_encoder, DAMSMTextEncoder)
 
 
@@ -122,7 +123,7 @@ def parse_damsm_batch(batch: Any, text_encoder: nn.Module | None = None) -> DAMS
             return DAMSMBatch(images, tokens, batch.get("lengths"), batch.get("class_ids"), negatives)
         if not strings_ok:
             raise ValueError("batch: expected 'captions' (strings) or 'tokens' + 'lengths'")
-        return DAMSMBatch(images, list(captions), None, batch.get("class_ids"), negatives)
+        return DAMSMBatch(images, list(captions or []), None, batch.get("class_ids"), negatives)
     if isinstance(batch, (tuple, list)):
         if len(batch) == 2:
             images, captions = batch
@@ -148,7 +149,7 @@ def damsm_losses(
     gamma1: float = 4.0,
     gamma2: float = 5.0,
     gamma3: float = 10.0,
-    word_form: str = "official",
+    word_form: Literal["official", "paper"] = "official",
     mask_same_class: bool = True,
 ) -> dict[str, torch.Tensor]:
     """The four DAMSM loss terms of one batch: ``word0``, ``word1``, ``sent0``, ``sent1`` and their sum ``loss``.
@@ -159,8 +160,6 @@ def damsm_losses(
     Shapes:
         batch: see [`DAMSMBatch`][fusionblocks.train.damsm_pretrain.DAMSMBatch]; returns scalars ``()``.
     """
-    from ..losses import damsm_sentence_loss, damsm_word_loss
-
     regions, codes = image_encoder(batch.images)
     text = text_encoder(batch.captions, batch.lengths)
     if text.words.shape[-1] != regions.shape[1]:
@@ -216,12 +215,10 @@ def _to_device(batch: DAMSMBatch, device: torch.device) -> DAMSMBatch:
 def _epoch_iterator(loader: Iterable[Any] | Callable[[], Iterable[Any]], epoch: int) -> Iterator[Any]:
     if callable(loader) and not hasattr(loader, "__iter__"):
         return iter(loader())
-    dataset = getattr(loader, "dataset", None)
-    if hasattr(dataset, "set_epoch"):
-        dataset.set_epoch(epoch)
-    sampler = getattr(loader, "sampler", None)
-    if hasattr(sampler, "set_epoch"):
-        sampler.set_epoch(epoch)
+    for part in (getattr(loader, "dataset", None), getattr(loader, "sampler", None)):
+        set_epoch = getattr(part, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
     return iter(loader)
 
 
@@ -289,7 +286,7 @@ def pretrain_damsm(
     gamma1: float = 4.0,
     gamma2: float = 5.0,
     gamma3: float = 10.0,
-    word_form: str = "official",
+    word_form: Literal["official", "paper"] = "official",
     mask_same_class: bool = True,
     val_loader: Iterable[Any] | Callable[[], Iterable[Any]] | None = None,
     val_batches: int | None = None,
@@ -370,8 +367,8 @@ def pretrain_damsm(
     if not text_params and not image_params:
         raise ValueError("text_encoder: no trainable parameters in either encoder (both frozen?)")
     optimizer = torch.optim.Adam(text_params + image_params, lr=lr, betas=betas)
-    loss_kwargs = dict(gamma1=gamma1, gamma2=gamma2, gamma3=gamma3, word_form=word_form,
-                       mask_same_class=mask_same_class)
+    loss_kwargs: dict[str, Any] = dict(gamma1=gamma1, gamma2=gamma2, gamma3=gamma3, word_form=word_form,
+                                       mask_same_class=mask_same_class)
     history = DAMSMHistory()
     current_lr = lr
     step = 0

@@ -7,6 +7,8 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from .. import data as fbdata
+
 __all__ = ["build_dataset", "DATASETS"]
 
 DATASETS = ("captioned_shapes", "cub", "coco", "folder")
@@ -41,8 +43,6 @@ def build_dataset(
     Shapes:
         Items hold ``image`` (3, S, S) in [-1, 1] with ``S = config.model.image_size`` (and ``images`` pyramids).
     """
-    from .. import data as fbdata
-
     d, m, t = config.data, config.model, config.text
     kwargs = dict(d.kwargs)
     root = root if root is not None else d.root

@@ -100,7 +100,7 @@ def parameter_hash(module: nn.Module, *, buffers: bool = True) -> str:
     Two replicas with identical weights give the same hash; used to check DDP keeps ranks in sync.
     """
     digest = hashlib.sha256()
-    items = list(module.named_parameters())
+    items: list[tuple[str, torch.Tensor]] = list(module.named_parameters())
     if buffers:
         items += list(module.named_buffers())
     for name, tensor in sorted(items, key=lambda kv: kv[0]):

@@ -53,7 +53,7 @@ class ModelEMA(nn.Module):
         if live_params.keys() != ema_params.keys():
             missing = sorted(set(ema_params) ^ set(live_params))[:5]
             raise ValueError(f"model: parameter names differ from the EMA copy's (e.g. {missing})")
-        shadows = [ema_params[k] for k in ema_params]
+        shadows: list[torch.Tensor] = [ema_params[k] for k in ema_params]
         lives = [live_params[k].detach().to(ema_params[k].dtype) for k in ema_params]
         if shadows:
             torch._foreach_lerp_(shadows, lives, 1.0 - self.decay)

@@ -36,7 +36,7 @@ def to_pil(image: torch.Tensor, scale: int = 1) -> Image.Image:
         x = x.expand(3, -1, -1)
     pil = Image.fromarray(x.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
     if scale != 1:
-        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.Resampling.NEAREST)
     return pil
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from ..ffgan import FFGANConfig, build_ffgan
+from ..text import Vocabulary
 from .checkpoint import Checkpoint, CheckpointError, check_finite_checkpoint, load_checkpoint
 from .state_match import load_matching_state_dict
 
@@ -41,11 +43,10 @@ def load_gan(
         NonFiniteCheckpointError: The weights to be used hold NaN or Inf (a diverged run); names the tensors.
         ModelMismatchError: The saved tensors do not fit the model its config builds; names the keys.
     """
-    from ..ffgan import FFGANConfig, build_ffgan
-
     groups = ["generator", "text_encoder"]
     ck = path if isinstance(path, Checkpoint) else None
     if ck is None:
+        assert not isinstance(path, Checkpoint)  # narrowing for type checkers
         probe = load_checkpoint(path, groups=[], load_optimizers=False)
         available = set(probe.meta.get("groups", []))
         if use_ema and "generator_ema" in available:
@@ -63,8 +64,6 @@ def load_gan(
     vocabulary = None
     words = ck.state.get("vocabulary")
     if words:
-        from ..text import Vocabulary
-
         vocabulary = Vocabulary(words)
     gan = build_ffgan(config, vocabulary=vocabulary)
     g_group = "generator_ema" if use_ema and "generator_ema" in ck.tensors else "generator"

@@ -60,7 +60,7 @@ def capture_rng_state(generators: Mapping[str, torch.Generator] | None = None) -
         ``{"torch": [...], "cuda": [[...], ...], "python": [...], "numpy": {...}, "generators": {name: [...]}}``.
     """
     py_version, py_internal, py_gauss = random.getstate()
-    np_state = np.random.get_state()
+    np_state: tuple[Any, ...] = tuple(np.random.get_state(legacy=True))
     state: dict[str, Any] = {
         "torch": _bytes_to_list(torch.get_rng_state()),
         "cuda": [_bytes_to_list(s) for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],

@@ -22,8 +22,6 @@ def generator_z_dim(generator: nn.Module, default: int | None = None) -> int:
     Raises:
         ValueError: Neither attribute exists and no default was given.
     """
-    from .distributed import unwrap
-
     g = unwrap(generator)
     for attr in ("z_dim", "noise_dim", "nz"):
         value = getattr(g, attr, None)

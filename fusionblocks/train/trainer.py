@@ -34,7 +34,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence, Sized, cast
 
 import torch
 from torch import nn
@@ -219,8 +219,8 @@ class Trainer:
     def _setup_modules(self, gan: Any) -> None:
         """Move the modules, build the optimisers, wrap for compile / DDP, start the EMA."""
         fmt = torch.channels_last if self.cfg.channels_last else torch.preserve_format
-        self.generator: nn.Module = gan.generator.to(self.device, memory_format=fmt).train()
-        self.discriminators = nn.ModuleList(list(gan.discriminators)).to(self.device, memory_format=fmt).train()
+        self.generator: nn.Module = gan.generator.to(self.device).to(memory_format=fmt).train()
+        self.discriminators = nn.ModuleList(list(gan.discriminators)).to(self.device).to(memory_format=fmt).train()
         self.text_encoder: nn.Module = gan.text_encoder.to(self.device).eval().requires_grad_(False)
         self.image_encoder: nn.Module | None = getattr(gan, "image_encoder", None)
         if self.image_encoder is not None:
@@ -234,7 +234,7 @@ class Trainer:
         g_run: nn.Module = self.generator
         d_run = list(self.discriminators)
         if self.cfg.compile:
-            g_run = torch.compile(g_run)  # type: ignore[assignment]
+            g_run = cast(nn.Module, torch.compile(g_run))
             d_run = [torch.compile(d) for d in d_run]  # type: ignore[misc]
         if self.dist.enabled:
             g_run = wrap_ddp(g_run, self.device, find_unused_parameters=self.cfg.find_unused_parameters)
@@ -257,7 +257,7 @@ class Trainer:
         self.batches_per_epoch = self.sampler.num_samples // self.cfg.batch_size
         if self.batches_per_epoch < 1:
             raise ValueError(
-                f"dataset: {len(dataset)} items give no full batch of batch_size={self.cfg.batch_size} "
+                f"dataset: {len(cast(Sized, dataset))} items give no full batch of batch_size={self.cfg.batch_size} "
                 f"per process (world size {self.dist.world_size})"
             )
         if self.cfg.steps is None and self.cfg.epochs is None:
@@ -358,7 +358,7 @@ class Trainer:
                 "trainer": dataclasses.asdict(self.cfg),
                 "recipe": getattr(self.recipe, "name", type(self.recipe).__name__),
                 "sample_captions": self.sample_captions,
-                "vocabulary": list(vocab.itos) if hasattr(vocab, "itos") else None,
+                "vocabulary": list(words) if (words := getattr(vocab, "itos", None)) is not None else None,
                 "provenance": getattr(self.gan, "provenance", None) or {},
                 "skipped_steps": self.skipped_steps,
                 "resume_history": self.resume_history,
