@@ -32,7 +32,8 @@ def damsm_sentence_loss(
 
     **Hard negatives** (an option; off by default and in every official preset): ``negatives[j]`` holds the
     sentence vectors of ``K`` captions that are false for image ``j`` but close to its caption (for example the
-    caption with one attribute changed, [sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives]). Their
+    caption with one attribute changed,
+    [sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives]). Their
     scores ``N[j, k] = γ3 · cos(v̄_j, n_jk)`` join row ``j`` of ``loss0`` as extra wrong answers:
     ``loss0 = CE([S | N], arange(B))``. ``loss1`` is unchanged. Without ``negatives`` the loss is exactly the
     official one.

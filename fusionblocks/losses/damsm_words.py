@@ -57,7 +57,8 @@ def damsm_word_loss(
 
     **Hard negatives** (an option; off by default and in every official preset): ``negative_words[j]`` holds
     the word features of ``K`` captions that are false for image ``j`` but close to its caption (e.g. one
-    attribute changed, [sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives]). Each is scored
+    attribute changed, [sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives]). Each is
+    scored
     against image ``j`` by steps 1–6, ``N[j, k] = γ3 · R(j, negative k)``, and joins row ``j`` of ``loss0`` as an
     extra wrong answer: ``loss0 = CE([S | N], arange(B))``; ``loss1`` is unchanged. Without them the loss is
     exactly the official one.
@@ -178,10 +179,14 @@ def _negative_scores(
             f"negative_mask: expected shape ({batch}, {count}, {length}) to match negative_words, "
             f"got {tuple(negative_mask.shape)}"
         )
-    flat_mask = negative_mask.reshape(batch * count, length) if isinstance(negative_mask, torch.Tensor) else negative_mask
+    flat_mask = (
+        negative_mask.reshape(batch * count, length) if isinstance(negative_mask, torch.Tensor) else negative_mask
+    )
     negative_mask = check_mask(flat_mask, "negative_mask", batch * count, length).reshape(batch, count, length)
     if negative_words.device != v.device or negative_mask.device != v.device:
-        raise ValueError(f"negative_words: expected device {v.device}, got {negative_words.device} / {negative_mask.device}")
+        raise ValueError(
+            f"negative_words: expected device {v.device}, got {negative_words.device} / {negative_mask.device}"
+        )
     keep = negative_mask[..., None]
     e = torch.where(keep, negative_words.to(v.dtype), 0.0)  # padded slots never reach a result, whatever they hold
     # Axes: j = image, k = its negative, t = word, r = region, e = channel.

@@ -148,7 +148,7 @@ class CLIPScorer(nn.Module):
             return model.encode_text(tokens)
         from open_clip.transformer import text_global_pool
 
-        eos = getattr(model, "text_eos_id", None)
+        eos: Any = getattr(model, "text_eos_id", None)
         ends = tokens.argmax(dim=-1) if pool == "argmax" else (tokens == eos).int().argmax(dim=-1)
         length = int(ends.max()) + 1
         cast = model.transformer.get_cast_dtype()

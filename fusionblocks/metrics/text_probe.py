@@ -83,7 +83,8 @@ class TextProbeReport:
                 continue
             row = f"{attr:<10} "
             if attr in self.sentence:
-                row += f"{self.sentence[attr]:>9.1%} {self.words[attr]:>7.1%} {self.counts[attr]:>5} {self.chance[attr]:>7.1%}"
+                row += f"{self.sentence[attr]:>9.1%} {self.words[attr]:>7.1%} "
+                row += f"{self.counts[attr]:>5} {self.chance[attr]:>7.1%}"
             else:
                 row += f"{'':>9} {'':>7} {'':>5} {'':>7}"
             if attr in self.hard_negative:
@@ -334,7 +335,8 @@ def probe_text_features(
         if resolution is None:
             resolution = int(getattr(image_encoder, "image_size", 64) or 64)
         report.settings = {"fit_scenes": fit_scenes, "eval_scenes": eval_scenes, "relation_scenes": relation_scenes,
-                           "seed": seed, "fit_split": "train", "eval_split": "test", "probe": "linear (ridge) on L2-normalised features",
+                           "seed": seed, "fit_split": "train", "eval_split": "test",
+                           "probe": "linear (ridge) on L2-normalised features",
                            "word_pooling": "masked mean"}
         if image_encoder is not None:
             device = next(image_encoder.parameters()).device

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Callable, ClassVar, ContextManager, Literal
+from typing import Any, Callable, ClassVar, ContextManager, Literal
 
 import torch
 from einops import rearrange
@@ -121,7 +121,7 @@ class FFGANRecipe(Recipe):
                         encoder.eval()
                     regions, code = modules.image_encoder(out.images[-1])
                     class_ids = batch.class_ids if self.damsm_mask_same_class else None
-                    hard: dict[str, torch.Tensor] = {}
+                    hard: dict[str, Any] = {}
                     hard_sentence = None
                     if negatives is not None:
                         hard = {

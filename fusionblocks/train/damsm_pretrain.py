@@ -168,7 +168,7 @@ def damsm_losses(
             f"{regions.shape[1]}; DAMSM needs one embedding width (set the image encoder's embed_dim)"
         )
     class_ids = batch.class_ids if mask_same_class else None
-    negative: dict[str, torch.Tensor] = {}
+    negative: dict[str, Any] = {}
     sentence_negatives = None
     if batch.negative_captions is not None:
         negative, sentence_negatives = _encode_negatives(text_encoder, batch.negative_captions, len(text.sentence))

@@ -40,6 +40,7 @@ from .grammar import (
     render_caption,
     shapes_vocabulary,
 )
+from .negatives import NEGATIVE_ATTRIBUTES, caption_alternatives, sample_hard_negatives
 from .render import (
     BACKGROUND,
     DIAMETER_JITTER,
@@ -52,7 +53,6 @@ from .render import (
     position_from_centroid,
     render_scene,
 )
-from .negatives import NEGATIVE_ATTRIBUTES, caption_alternatives, sample_hard_negatives
 from .sample import RELATION_POSITIONS, sample_scene
 
 __all__ = [

@@ -189,5 +189,6 @@ class CaptionedShapes(Dataset):
         return (
             f"CaptionedShapes(size={self.size}, resolution={self.resolution}, split={self.split!r}, seed={self.seed}, "
             f"max_objects={self.max_objects}, captions_per_image={self.captions_per_image}, "
-            f"num_scales={self.num_scales}" + (f", hard_negatives={self.hard_negatives})" if self.hard_negatives else ")")
+            f"num_scales={self.num_scales}"
+            + (f", hard_negatives={self.hard_negatives})" if self.hard_negatives else ")")
         )

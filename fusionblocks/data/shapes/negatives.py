@@ -8,8 +8,10 @@ the caption states no longer holds, while every other word is unchanged.
 
 Contrastive losses learn only the distinctions their negatives demand. Random in-batch captions nearly always
 differ in colour, so an encoder can match them while ignoring shape and position; a hard negative differs in a
-single attribute, so matching it demands that attribute. [sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives] draws them for training
-(``CaptionedShapes(hard_negatives=K)``), [caption_alternatives][fusionblocks.data.shapes.negatives.caption_alternatives] lists them all for evaluation.
+single attribute, so matching it demands that attribute.
+[sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives] draws them for training
+(``CaptionedShapes(hard_negatives=K)``),
+[caption_alternatives][fusionblocks.data.shapes.negatives.caption_alternatives] lists them all for evaluation.
 """
 
 from __future__ import annotations
