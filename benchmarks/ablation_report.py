@@ -151,6 +151,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _findings_text(findings: Sequence[Finding], summary: Mapping[str, Any], reference: str,
                    seeds: int) -> list[str]:
+    if reference not in summary:
+        return [f"The reference variant {reference} was not run, so no difference is called."]
     if seeds < 2:
         return [f"With {seeds} seed there is no seed spread, so no difference is called."]
     ref = summary[reference]["metrics"]

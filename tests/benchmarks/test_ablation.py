@@ -23,6 +23,7 @@ from benchmarks.ablation_report import (  # noqa: E402
     RESULTS_END,
     RESULTS_START,
     aggregate,
+    render_markdown,
     replace_marked_section,
     spread_findings,
 )
@@ -148,6 +149,25 @@ def test_one_seed_has_no_spread_and_calls_nothing() -> None:
     summary = aggregate(_runs({"ffgan": [0.5], "other": [0.9]}), ["relation"], ["ffgan", "other"])
     assert math.isnan(summary["ffgan"]["metrics"]["relation"]["sd"])
     assert not any(f.exceeds for f in spread_findings(summary, "ffgan", ["relation"]))
+
+
+def _results(values: dict[str, list[float]]) -> dict:
+    variants = list(values)
+    summary = aggregate(_runs(values), ["relation"], variants)
+    seeds = list(range(max(len(v) for v in values.values())))
+    findings = [f.to_dict() for f in spread_findings(summary, "ffgan", ["relation"])]
+    return {"metrics": ["relation"], "variants": variants, "summary": summary, "reference": "ffgan", "seeds": seeds,
+            "findings": findings, "command": "python benchmarks/ablation.py", "versions": {},
+            "settings": {"cpu_seconds": 180.0, "charge_text": False, "batch_size": 16, "eval_count": 500,
+                         "rprec_candidates": 100, "rprec_folds": 10}}
+
+
+def test_markdown_states_the_called_differences_and_copes_without_the_reference() -> None:
+    text = render_markdown(_results({"ffgan": [0.50, 0.52, 0.54], "worse": [0.30, 0.32, 0.34]}), lambda _v: None)
+    assert "| worse | 32.0 ± 2.0 |" in text and "**worse** relation: 32.0 ± 2.0 vs 52.0 ± 2.0" in text
+    assert "20.0 points lower" in text
+    alone = render_markdown(_results({"clip": [0.1, 0.2]}), lambda _v: None)
+    assert "ffgan was not run" in alone and "| clip |" in alone
 
 
 def test_replace_marked_section_keeps_the_rest_and_refuses_pages_without_markers(tmp_path: Path) -> None:
