@@ -36,7 +36,12 @@ DEMO_OVERRIDES: dict[str, Any] = {
     "train.lr_d": 4e-4,
     "train.damsm_lambda": 2.0,
     "train.precision": "bf16",
-    "data.kwargs": {"size": 4096, "max_objects": 1},
+    # CaptionedShapes classes are (shape, colour) only: masking same-class pairs in the DAMSM losses would hide
+    # the pairs that differ in size and position. Hard negatives (one attribute changed) make the discriminator
+    # and the DAMSM losses check every attribute, not just the colour that random mismatches differ in.
+    "train.damsm_mask_same_class": False,
+    "train.hard_negatives": True,
+    "data.kwargs": {"size": 4096, "max_objects": 1, "hard_negatives": 2},
 }
 
 #: One caption per colour (and every shape), shown in the final grid.
@@ -63,7 +68,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="hard-negative captions per image in DAMSM pre-training (one attribute changed; 0 = off)")
     p.add_argument("--budget-minutes", type=float, default=9.5, help="wall-time budget for everything")
     p.add_argument("--sample-every", type=int, default=250)
-    p.add_argument("--heldout", type=int, default=48, help="held-out test captions to sample and judge")
+    p.add_argument("--heldout", type=int, default=120, help="held-out test captions to sample and judge")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="extra tiny64 config overrides")
@@ -71,25 +76,27 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="torch intra-op threads: a number, or auto (all cores, but 1 when the machine is already busy: "
                         "on an oversubscribed CPU each multi-threaded op waits for its threads, ~5-8x slower)")
     p.add_argument("--no-judge", action="store_true", help="skip the attribute judge")
+    p.add_argument("--no-probe", action="store_true", help="skip the text-feature probe after DAMSM pre-training")
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
 
 
-def _pretrain_damsm(gan: Any, dataset: Any, args: argparse.Namespace, out: Path) -> dict[str, float]:
+def _pretrain_damsm(gan: Any, train_set: Any, args: argparse.Namespace, out: Path) -> dict[str, float]:
+    """DAMSM pre-training of the demo's encoders on the GAN's training images, with hard negatives and without
+    same-class masking (CaptionedShapes classes are shape and colour only: masking them would remove the negatives
+    that teach size and position)."""
     import torch
     from torch.utils.data import DataLoader
 
-    from .data import collate_captions
+    from .data import CaptionedShapes, collate_captions
     from .train.damsm_pretrain import pretrain_damsm
 
     text, image = gan.text_encoder, gan.image_encoder
     for module in (text, image):  # the builder froze them; unfreeze() keeps frozen backbones frozen
         module.unfreeze() if hasattr(module, "unfreeze") else module.requires_grad_(True)
-    from .data import CaptionedShapes
-
-    dataset = CaptionedShapes(resolution=dataset.resolution, split="train", seed=dataset.seed,
-                              max_objects=dataset.max_objects, captions_per_image=dataset.captions_per_image,
-                              size=len(dataset), hard_negatives=args.damsm_negatives)
+    dataset = CaptionedShapes(resolution=train_set.resolution, split="train", seed=train_set.seed,
+                              max_objects=train_set.max_objects, captions_per_image=train_set.captions_per_image,
+                              size=len(train_set), hard_negatives=args.damsm_negatives)
     loader = DataLoader(dataset, batch_size=args.damsm_batch_size, shuffle=True, drop_last=True,
                         collate_fn=collate_captions, generator=torch.Generator().manual_seed(args.seed))
     bar = None
@@ -128,6 +135,10 @@ def _clear_previous_demo(out: Path) -> None:
         print(f"[demo] replacing the previous demo run in {out}", flush=True)
     for path in found:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 def _choose_threads(spec: str) -> int:
@@ -184,6 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     damsm = _pretrain_damsm(gan, train_set, args, out)
     print(f"[demo] DAMSM pre-training: {args.damsm_steps} steps, loss {damsm['first_loss']:.2f} -> "
           f"{damsm['last_loss']:.2f} ({time.perf_counter() - t:.0f} s)", flush=True)
+    probe = None
+    if not args.no_probe:
+        from .metrics.text_probe import probe_text_features
+
+        t = time.perf_counter()
+        probe = probe_text_features(gan.text_encoder, gan.image_encoder, resolution=size, relation_scenes=20,
+                                    seed=args.seed)
+        print(f"[demo] text features on held-out captions ({time.perf_counter() - t:.0f} s): linear probe of the "
+              f"sentence / mean word vectors, and R-precision of the true caption against one-attribute changes "
+              f"(relation: not trained, the demo's images hold one object)\n{_indent(probe.format())}", flush=True)
 
     # 2. GAN training
     test_set = CaptionedShapes(resolution=size, split="test", seed=args.seed, size=max(args.heldout, 8),
@@ -213,28 +234,25 @@ def main(argv: list[str] | None = None) -> int:
     caption_grid(final.images[-1], [c for c in FINAL_CAPTIONS for _ in range(4)], columns=8,
                  path=out / "final_grid.png")
 
-    # 4. colour accuracy with the attribute judge
-    summary: dict[str, Any] = {"steps": result.step, "damsm": damsm, "stopped_early": trainer.stopped_early}
+    # 4. does each image show what its held-out caption asks for? (the attribute judge, at the demo's resolution)
+    summary: dict[str, Any] = {"steps": result.step, "damsm": damsm, "stopped_early": trainer.stopped_early,
+                               "resolution": size}
+    if probe is not None:
+        summary["text_probe"] = probe.to_dict()
     if not args.no_judge:
-        judge_cls: Any = None
-        try:
-            from .metrics.attribute_judge import AttributeJudge
+        from .metrics.attribute_judge import AttributeJudge
+        from .metrics.attribute_table import attribute_table, format_attribute_table
 
-            judge_cls = AttributeJudge
-        except ImportError:  # pragma: no cover - metrics package without the judge
-            pass
-        if judge_cls is not None:
-            judge = judge_cls.build(out / "shape_classifier.safetensors", self_check_images=100, seed=args.seed)
-            images = generate(
-                generator, gan.text_encoder, heldout, seed=args.seed + 1, return_attention=False
-            ).images[-1]
-            verdict = judge(images, heldout)
-            summary["attributes"] = verdict.to_dict()
-            acc = verdict.accuracy
-            print(f"[demo] attribute judge on {len(heldout)} held-out captions: colour accuracy "
-                  f"{acc.get('color', float('nan')):.0%} (chance 17%), shape {acc.get('shape', float('nan')):.0%}, "
-                  f"size {acc.get('size', float('nan')):.0%}, position {acc.get('position', float('nan')):.0%}",
-                  flush=True)
+        judge = AttributeJudge.build(out / "shape_classifier.safetensors", self_check_images=0, seed=args.seed)
+        images = generate(generator, gan.text_encoder, heldout, seed=args.seed + 1, return_attention=False).images[-1]
+        verdict = judge(images, heldout)
+        real = judge.check_on_real(len(heldout), resolution=size, max_objects=1, seed=args.seed)
+        table = attribute_table(verdict, real)
+        summary["attributes"] = {"heldout_captions": len(heldout), "table": table, "generated": verdict.to_dict(),
+                                 "judge_on_real": real.to_dict(), "judge": judge.judge_info}
+        print(f"[demo] attribute judge on {len(heldout)} held-out captions at {size}x{size} (each attribute over "
+              f"the captions that state it; 'judge on real' = the judge on real images of that size)\n"
+              f"{_indent(format_attribute_table(table))}", flush=True)
     wall = time.perf_counter() - t0
     summary["wall_seconds"] = wall
     from .metrics.report import json_safe

@@ -172,6 +172,9 @@ class AttributeJudge:
         self_check_images: Real held-out images judged at construction against their own captions (0 = skip); the
             result is ``judge_self_check`` in every verdict's ``judge`` dict, so the judge is checked too.
         seed: Seed of the self-check images.
+        self_check_resolution: Side at which the self-check images are rendered (default: the working
+            resolution, 64). Give the resolution of the images you will judge, so that the check says how well
+            the judge reads real images at that size.
 
     Shapes:
         - images: ``(B, 3, H, W)`` in ``[-1, 1]``, any H = W; captions: ``B`` strings.
@@ -184,6 +187,7 @@ class AttributeJudge:
         *,
         self_check_images: int = 200,
         seed: int = 0,
+        self_check_resolution: int | None = None,
     ) -> None:
         if not isinstance(classifier, ShapeClassifier):
             raise TypeError(f"classifier: expected a ShapeClassifier, got {type(classifier).__name__}")
@@ -196,22 +200,49 @@ class AttributeJudge:
         self._thresholds = size_thresholds()
         self.self_check: dict[str, Any] = {}
         if self_check_images:
-            self.self_check = self._run_self_check(int(self_check_images), seed)
+            resolution = self_check_resolution or WORKING_RESOLUTION
+            check = self.check_on_real(int(self_check_images), resolution=resolution, seed=seed)
+            self.self_check = {"images": check.num_images, "all_correct": check.all_correct,
+                               "accuracy": check.accuracy, "resolution": resolution}
 
     @classmethod
     def build(
-        cls, classifier_path: str | os.PathLike[str] | None = None, *, self_check_images: int = 200, seed: int = 0
+        cls,
+        classifier_path: str | os.PathLike[str] | None = None,
+        *,
+        self_check_images: int = 200,
+        seed: int = 0,
+        self_check_resolution: int | None = None,
     ) -> "AttributeJudge":
         """Load the shape classifier cached at ``classifier_path`` (or train it in seconds and cache it there)."""
         classifier, report = load_or_train_shape_classifier(classifier_path, seed=seed)
-        return cls(classifier, report, self_check_images=self_check_images, seed=seed)
+        return cls(classifier, report, self_check_images=self_check_images, seed=seed,
+                   self_check_resolution=self_check_resolution)
 
-    def _run_self_check(self, count: int, seed: int) -> dict[str, Any]:
-        ds = CaptionedShapes(size=count, resolution=WORKING_RESOLUTION, split="test", seed=seed + 7, max_objects=2)
+    def check_on_real(
+        self, count: int, *, resolution: int = WORKING_RESOLUTION, seed: int = 0, max_objects: int = 2
+    ) -> AttributeAccuracy:
+        """Judge ``count`` real held-out CaptionedShapes images (test split) against their own captions.
+
+        The images are rendered at ``resolution`` (the size of the images you judge), so the result is the
+        judge's own accuracy at that size: the ceiling of what it can credit a generator with.
+
+        Args:
+            count: Number of images.
+            resolution: Side at which they are rendered.
+            seed: Seed of the scenes (offset from generators' usual seeds so that they differ).
+            max_objects: 1 for one-object scenes only, 2 for a mix.
+
+        Returns:
+            The [`AttributeAccuracy`][fusionblocks.metrics.attribute_judge.AttributeAccuracy] on real images
+            (its ``judge`` dict records the resolution and scene kind).
+        """
+        ds = CaptionedShapes(size=count, resolution=resolution, split="test", seed=seed + 7, max_objects=max_objects)
         images = torch.stack([ds.render(i) for i in range(count)])
         captions = [ds.captions(i)[0] for i in range(count)]
         result = self._judge(images, captions, include_judge=False)
-        return {"images": count, "all_correct": result.all_correct, "accuracy": result.accuracy}
+        result.judge = {"resolution": resolution, "max_objects": max_objects, "source": "real rendered images"}
+        return result
 
     @property
     def judge_info(self) -> dict[str, Any]:

@@ -155,3 +155,39 @@ def test_shape_classifier_trains_under_no_grad() -> None:
         assert not torch.is_grad_enabled()  # the caller's grad mode is restored
     assert report.train_count > 0
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_the_judge_reads_real_images_at_the_demo_resolution(shape_classifier_file):
+    """The judge's own accuracy on real renders at 32² (the demo's size), one-object scenes: every attribute."""
+    from fusionblocks.metrics import AttributeJudge
+
+    _, model, report = shape_classifier_file
+    judge = AttributeJudge(model, report, self_check_images=40, self_check_resolution=32)
+    assert judge.judge_info["judge_self_check"]["resolution"] == 32
+    check = judge.check_on_real(60, resolution=32, max_objects=1, seed=3)
+    assert check.num_images == 60 and check.judge["resolution"] == 32
+    for attribute in ("color", "size", "shape", "position"):
+        assert check.accuracy[attribute] >= 0.95, (attribute, check.accuracy)
+    assert check.stated["relation"] == 0
+
+
+def test_attribute_table_rows_counts_and_chance():
+    from fusionblocks.metrics.attribute_judge import AttributeAccuracy
+    from fusionblocks.metrics.attribute_table import attribute_table, chance_levels, format_attribute_table
+
+    nan = float("nan")
+    generated = AttributeAccuracy(
+        accuracy={"color": 0.75, "position": 0.5, "size": nan, "shape": 1.0, "relation": nan},
+        stated={"color": 4, "position": 2, "size": 0, "shape": 4, "relation": 0}, all_correct=0.25, num_images=4)
+    real = AttributeAccuracy(
+        accuracy={"color": 1.0, "position": 1.0, "size": 1.0, "shape": 0.9, "relation": nan},
+        stated={"color": 10, "position": 8, "size": 8, "shape": 10, "relation": 0}, all_correct=0.9, num_images=10)
+    rows = attribute_table(generated, real)
+    assert list(rows) == ["color", "position", "shape", "all_correct"]  # unstated attributes have no row
+    assert rows["color"] == {"accuracy": 0.75, "correct": 3, "count": 4, "chance": 1 / 6, "judge_on_real": 1.0,
+                             "judge_on_real_count": 10}
+    assert rows["shape"]["chance"] == 1 / 3 and rows["all_correct"]["correct"] == 1
+    assert chance_levels() == {"color": 1 / 6, "position": 1 / 5, "size": 1 / 2, "shape": 1 / 3, "relation": 1 / 4}
+    text = format_attribute_table(rows)
+    assert "75% (3/4)" in text and "17%" in text and "90% (n=10)" in text
+    assert "judge_on_real" not in attribute_table(generated)["color"]

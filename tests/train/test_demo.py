@@ -13,7 +13,7 @@ def test_demo_writes_all_outputs(tmp_path, capsys):
     assert main(["--out", str(out), "--steps", "3", "--damsm-steps", "2", "--damsm-batch-size", "8",
                  "--heldout", "4", "--sample-every", "2", "--no-judge", "--no-progress", "--threads", "1",
                  "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.batch_size=4",
-                 "--set", "data.kwargs={size: 64, max_objects: 1}"]) == 0
+                 "--set", "data.kwargs={size: 64, max_objects: 1, hard_negatives: 1}"]) == 0
     printed = capsys.readouterr().out
     ck = load_checkpoint(out)
     assert ck.step == 3 and ck.config["model"]["image_size"] == 32
@@ -25,12 +25,16 @@ def test_demo_writes_all_outputs(tmp_path, capsys):
     assert (out / "damsm" / "text_encoder.safetensors").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 3 and summary["wall_seconds"] > 0
+    probe = summary["text_probe"]  # the text-feature probe of the pre-trained encoders, with counts and chance
+    assert set(probe["sentence"]) >= {"color", "size", "shape", "position"} and probe["chance"]["shape"] == 1 / 3
+    assert probe["hard_negative_counts"]["color"] > 0 and "text features" in printed
     for name in ("checkpoint", "metrics", "final grid", "held-out"):
         assert name in printed
     # a second run replaces the first one's outputs (instead of refusing to start)
     (out / "samples" / "step_00000002.png").unlink()
     assert main(["--out", str(out), "--steps", "1", "--damsm-steps", "1", "--damsm-batch-size", "8",
-                 "--heldout", "2", "--no-judge", "--no-progress", "--threads", "1",
+                 "--heldout", "2", "--no-judge", "--no-probe", "--no-progress", "--threads", "1",
                  "--set", "model.ngf=4", "--set", "model.ndf=4", "--set", "train.batch_size=4",
-                 "--set", "data.kwargs={size: 64, max_objects: 1}"]) == 0
+                 "--set", "data.kwargs={size: 64, max_objects: 1, hard_negatives: 1}"]) == 0
     assert load_checkpoint(out).step == 1 and "replacing" in capsys.readouterr().out
+    assert "text_probe" not in json.loads((out / "summary.json").read_text())
