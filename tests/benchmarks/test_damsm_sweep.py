@@ -1,0 +1,33 @@
+"""benchmarks/damsm_sweep.py --quick runs end to end and writes its summary (the full sweep is a documented run)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks import damsm_sweep  # noqa: E402
+
+
+@pytest.mark.slow
+def test_quick_sweep_writes_results(tmp_path, capsys):
+    assert damsm_sweep.main(["--quick", "--settings", "new", "--seeds", "0,1", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "results.json").read_text())
+    assert set(record["results"]) == {"new"} and [r["seed"] for r in record["results"]["new"]] == [0, 1]
+    assert record["settings"]["new"]["mask_same_class"] is False and record["settings"]["new"]["hard_negatives"] == 4
+    for run in record["results"]["new"]:
+        assert set(run["probe"]["sentence"]) >= set(damsm_sweep.ATTRIBUTES)
+        assert run["steps"] == 3 and run["cpu_seconds"] >= 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| `new` |" in table and "±" in table
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(SystemExit):
+        damsm_sweep.main(["--settings", "nope"])
+    with pytest.raises(SystemExit):
+        damsm_sweep.main(["--seeds", "a"])
