@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from .._checks import check_image_features
 from ..data.shapes import BACKGROUND, COLORS
 
-__all__ = ["SegmentedObjects", "palette_tensor", "palette_labels", "connected_components", "segment_objects"]
+__all__ = ["SegmentedObjects", "palette_tensor", "palette_labels", "hue_labels", "connected_components",
+           "segment_objects"]
 
 #: Side of the square mask crops fed to the shape classifier.
 CROP_SIZE = 24
@@ -38,6 +39,24 @@ def palette_labels(images: torch.Tensor) -> torch.Tensor:
     # squared distance up to the per-pixel constant |p|²: |c|² − 2 p·c, minimised over the palette (last dim)
     dist = (rgb * rgb).sum(-1) - 2.0 * pixels @ rgb.T  # (B, HW, P)
     return dist.argmin(dim=-1).view(batch, height, width)
+
+
+def hue_labels(images: torch.Tensor) -> torch.Tensor:
+    """Index (1-based, as in [`palette_tensor`][fusionblocks.metrics.shapes_segmentation.palette_tensor]) of the
+    palette colour whose RGB direction is closest to each pixel's (highest cosine), ignoring brightness.
+
+    The renderer draws every object pixel as ``coverage × colour`` over black, so a pixel's direction in RGB is its
+    colour whatever its brightness; nearest-colour distance would call a dim yellow pixel green. Used for the
+    colour vote of foreground pixels.
+
+    Shapes:
+        - images: ``(B, 3, H, W)`` in ``[-1, 1]``; output ``(B, H, W)`` long in ``1 .. len(COLORS)``.
+    """
+    rgb, _ = palette_tensor()
+    colours = F.normalize(rgb[1:].to(images.device), dim=1)  # (P-1, 3), background excluded
+    batch, _, height, width = images.shape
+    pixels = ((images.float().clamp(-1.0, 1.0) + 1.0) * 127.5).flatten(2).transpose(1, 2)  # (B, HW, 3)
+    return (pixels @ colours.T).argmax(dim=-1).view(batch, height, width) + 1
 
 
 def _max3x3(x: torch.Tensor) -> torch.Tensor:
@@ -103,7 +122,9 @@ class SegmentedObjects:
 def segment_objects(images: torch.Tensor, k: int = 2, min_area: float = 0.002) -> SegmentedObjects:
     """Segment foreground (nearest palette colour is not the background) into 8-connected objects and measure the
     ``k`` largest: area, centroid, majority colour and a square mask crop (side 1.25 × the longer bounding-box side,
-    centred on the box), resampled bilinearly to ``CROP_SIZE``².
+    centred on the box), resampled bilinearly to ``CROP_SIZE``². Each foreground pixel votes for the colour of its
+    RGB direction ([`hue_labels`][fusionblocks.metrics.shapes_segmentation.hue_labels]), so dim (antialiased or
+    under-saturated) pixels vote for their own hue.
 
     Args:
         images: Images in ``[-1, 1]`` (CaptionedShapes palette on a black background).
@@ -136,9 +157,9 @@ def segment_objects(images: torch.Tensor, k: int = 2, min_area: float = 0.002) -
     count = member_f.sum(-1).clamp(min=1.0)
     cx = (member_f * xs.reshape(1, 1, -1)).sum(-1) / count
     cy = (member_f * ys.reshape(1, 1, -1)).sum(-1) / count
-    n_colors = int(labels.max().item()) + 1 if labels.numel() else 1
-    n_colors = max(n_colors, palette_tensor()[0].shape[0])
-    votes = (member_f[..., None] * F.one_hot(labels.view(batch, 1, -1), n_colors).float()).sum(2)  # (B, k, P)
+    n_colors = palette_tensor()[0].shape[0]
+    hues = hue_labels(images)
+    votes = (member_f[..., None] * F.one_hot(hues.view(batch, 1, -1), n_colors).float()).sum(2)  # (B, k, P)
     votes[..., 0] = -1.0
     color = torch.where(valid, votes.argmax(-1), torch.zeros_like(top_id))
 

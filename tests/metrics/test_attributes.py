@@ -191,3 +191,24 @@ def test_attribute_table_rows_counts_and_chance():
     text = format_attribute_table(rows)
     assert "75% (3/4)" in text and "17%" in text and "90% (n=10)" in text
     assert "judge_on_real" not in attribute_table(generated)["color"]
+
+
+def test_colour_is_read_from_the_hue_not_the_brightness(attribute_judge):
+    """A dim yellow object (half brightness, as under-saturated or antialiased pixels are) is yellow, although
+    each of its pixels is nearer to green than to yellow in RGB distance."""
+    from fusionblocks.data import CaptionedShapes
+    from fusionblocks.data.shapes import COLORS
+    from fusionblocks.metrics.shapes_segmentation import hue_labels, palette_labels
+
+    ds = CaptionedShapes(size=40, resolution=32, split="test", max_objects=1, seed=5)
+    index = next(i for i in range(40) if ds.attributes(i).objects[0].color == "yellow")
+    image = ds.render(index)[None]
+    dim = (image + 1) * 0.5 - 1  # every pixel at half its brightness over black
+    core = image[0].amax(0) > 0.5
+    names = list(COLORS)
+    assert names[int(hue_labels(dim)[0][core].mode().values) - 1] == "yellow"
+    assert int(palette_labels(dim)[0][core].mode().values) - 1 == names.index("green")  # what RGB distance says
+    assert attribute_judge.measure(dim)[0][0].color == "yellow"
+    for name in names:  # every pure palette colour is its own hue
+        pixel = torch.tensor(COLORS[name], dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
+        assert names[int(hue_labels(pixel)) - 1] == name
