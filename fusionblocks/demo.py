@@ -61,13 +61,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m fusionblocks.demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--steps", type=int, default=2500, help="GAN training steps (default 2500)")
+    p.add_argument("--steps", type=int, default=5000, help="GAN training steps (default 5000)")
     p.add_argument("--damsm-steps", type=int, default=1500, help="DAMSM pre-training steps (default 1500)")
     p.add_argument("--damsm-batch-size", type=int, default=32)
     p.add_argument("--damsm-negatives", type=int, default=4,
                    help="hard-negative captions per image in DAMSM pre-training (one attribute changed; 0 = off)")
     p.add_argument("--budget-minutes", type=float, default=9.5, help="wall-time budget for everything")
-    p.add_argument("--sample-every", type=int, default=250)
+    p.add_argument("--sample-every", type=int, default=500)
     p.add_argument("--heldout", type=int, default=120, help="held-out test captions to sample and judge")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
