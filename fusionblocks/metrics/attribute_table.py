@@ -45,8 +45,9 @@ def attribute_table(generated: AttributeAccuracy, real: AttributeAccuracy | None
             row["judge_on_real"] = real.accuracy.get(attr, math.nan)
             row["judge_on_real_count"] = int(real.stated.get(attr, 0))
         rows[attr] = row
-    rows["all_correct"] = {"accuracy": generated.all_correct, "correct": round(generated.all_correct * generated.num_images),
-                           "count": generated.num_images, "chance": None}
+    images = generated.num_images
+    rows["all_correct"] = {"accuracy": generated.all_correct, "correct": round(generated.all_correct * images),
+                           "count": images, "chance": None}
     if real is not None:
         rows["all_correct"].update(judge_on_real=real.all_correct, judge_on_real_count=real.num_images)
     return rows
