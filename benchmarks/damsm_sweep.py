@@ -130,6 +130,7 @@ def summarise(results: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, t
         row: dict[str, tuple[float, float]] = {}
         for attr in ATTRIBUTES:
             row[f"probe_{attr}"] = _mean_sd([r["probe"]["sentence"][attr] for r in runs])
+            row[f"centroid_{attr}"] = _mean_sd([r["probe"]["sentence_centroid"][attr] for r in runs])
             row[f"hardneg_{attr}"] = _mean_sd([r["probe"]["hard_negative"][attr] for r in runs])
         row["hardneg_all"] = _mean_sd([r["probe"]["hard_negative"]["all"] for r in runs])
         row["cpu_seconds"] = _mean_sd([r["cpu_seconds"] for r in runs])
@@ -151,6 +152,10 @@ def to_markdown(table: dict[str, dict[str, tuple[float, float]]], seeds: list[in
         cpu = row["cpu_seconds"][0]
         lines.append(f"| `{name}` | {SETTINGS[name].description} | "
                      + " | ".join(cell(row[f"probe_{a}"]) for a in ATTRIBUTES) + f" | {cpu:.0f} |")
+    lines += ["", "Sentence nearest-centroid probe (stricter: the attribute must shape the cosine geometry), %:", "",
+              "| setting | " + " | ".join(ATTRIBUTES) + " |", "| --- | " + " | ".join("---:" for _ in ATTRIBUTES) + " |"]
+    for name, row in table.items():
+        lines.append(f"| `{name}` | " + " | ".join(cell(row[f"centroid_{a}"]) for a in ATTRIBUTES) + " |")
     lines += ["", "Hard-negative DAMSM R-precision (true caption above every one-attribute change), %:", "",
               "| setting | " + " | ".join(ATTRIBUTES) + " | all |",
               "| --- | " + " | ".join("---:" for _ in range(len(ATTRIBUTES) + 1)) + " |"]

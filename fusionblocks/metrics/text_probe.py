@@ -8,7 +8,11 @@ Two measurements, both on held-out captions (the ``test`` split; nothing here tr
   ([linear_probe_accuracy][fusionblocks.metrics.text_probe.linear_probe_accuracy]). Features are L2-normalised
   first, as DAMSM compares them by cosine. It is run on the sentence vectors and on the masked mean of the word
   vectors. A feature that does not separate an attribute's values scores near chance (``1 / number of
-  values``, or the majority value's share).
+  values``, or the majority value's share). Beside it, a stricter **nearest-centroid** probe
+  ([nearest_centroid_accuracy][fusionblocks.metrics.text_probe.nearest_centroid_accuracy]): each held-out caption
+  takes the value whose mean training direction is closest by cosine. It asks whether the attribute shapes the
+  feature geometry that DAMSM's cosine scores see, not only whether some direction holds it: random, untrained
+  features already give a linear probe well above chance.
 * **Hard-negative R-precision.** For each held-out image, its full caption (``"a {size} {color} {shape}
   {position}"``, or ``"a {size} {color} {shape} {relation} a {size} {color} {shape}"`` for two objects) is scored
   against every caption that changes exactly one attribute, by the DAMSM sentence score ``cos(image code,
@@ -27,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TextProbeReport", "probe_text_features", "linear_probe_accuracy", "one_attribute_alternatives",
-           "PROBE_ATTRIBUTES"]
+__all__ = ["TextProbeReport", "probe_text_features", "linear_probe_accuracy", "nearest_centroid_accuracy",
+           "one_attribute_alternatives", "PROBE_ATTRIBUTES"]
 
 #: Attributes probed, in report order ("relation" from two-object captions).
 PROBE_ATTRIBUTES: tuple[str, ...] = ("color", "size", "shape", "position", "relation")
@@ -41,6 +45,8 @@ class TextProbeReport:
     Attributes:
         sentence: Per attribute, linear-probe accuracy of the sentence vectors on held-out captions.
         words: The same for the masked mean of the word vectors.
+        sentence_centroid: Per attribute, nearest-centroid accuracy of the sentence vectors (stricter).
+        words_centroid: The same for the mean word vectors.
         counts: Per attribute, held-out captions that state it (the probe's denominator).
         chance: Per attribute, ``1 / number of values``.
         hard_negative: Per attribute (and ``"all"``), the hard-negative R-precision (empty without an image
@@ -54,6 +60,8 @@ class TextProbeReport:
     words: dict[str, float]
     counts: dict[str, int]
     chance: dict[str, float]
+    sentence_centroid: dict[str, float] = field(default_factory=dict)
+    words_centroid: dict[str, float] = field(default_factory=dict)
     hard_negative: dict[str, float] = field(default_factory=dict)
     hard_negative_counts: dict[str, int] = field(default_factory=dict)
     hard_negative_chance: dict[str, float] = field(default_factory=dict)
@@ -64,6 +72,8 @@ class TextProbeReport:
         return {
             "sentence": dict(self.sentence),
             "words": dict(self.words),
+            "sentence_centroid": dict(self.sentence_centroid),
+            "words_centroid": dict(self.words_centroid),
             "counts": dict(self.counts),
             "chance": dict(self.chance),
             "hard_negative": dict(self.hard_negative),
@@ -74,7 +84,10 @@ class TextProbeReport:
 
     def format(self) -> str:
         """A plain-text table: one row per attribute."""
-        head = f"{'attribute':<10} {'sentence':>9} {'words':>7} {'n':>5} {'chance':>7}"
+        head = f"{'':<10} {'linear probe':>17} {'nearest centroid':>17}"
+        if self.hard_negative:
+            head += f" {'':>13} {'':>5} {'':>7}"
+        head += "\n" + f"{'attribute':<10} {'sentence':>9} {'words':>7} {'sentence':>9} {'words':>7} {'n':>5} {'chance':>7}"
         if self.hard_negative:
             head += f" {'hard-neg R@1':>13} {'n':>5} {'chance':>7}"
         rows = [head]
@@ -84,14 +97,61 @@ class TextProbeReport:
             row = f"{attr:<10} "
             if attr in self.sentence:
                 row += f"{self.sentence[attr]:>9.1%} {self.words[attr]:>7.1%} "
+                row += f"{self.sentence_centroid[attr]:>9.1%} {self.words_centroid[attr]:>7.1%} "
                 row += f"{self.counts[attr]:>5} {self.chance[attr]:>7.1%}"
             else:
-                row += f"{'':>9} {'':>7} {'':>5} {'':>7}"
+                row += f"{'':>9} {'':>7} {'':>9} {'':>7} {'':>5} {'':>7}"
             if attr in self.hard_negative:
                 row += (f" {self.hard_negative[attr]:>13.1%} {self.hard_negative_counts[attr]:>5}"
                         f" {self.hard_negative_chance[attr]:>7.1%}")
             rows.append(row)
         return "\n".join(rows)
+
+
+def nearest_centroid_accuracy(
+    fit_features: torch.Tensor, fit_labels: torch.Tensor, eval_features: torch.Tensor, eval_labels: torch.Tensor
+) -> float:
+    """Accuracy of a cosine nearest-centroid classifier fitted on one set and evaluated on another.
+
+    Features are L2-normalised; each class centroid is the mean of its normalised fit features; an eval feature
+    takes the class of the centroid with the highest cosine. Classes absent from the fit set cannot be predicted.
+
+    Args:
+        fit_features: Features the centroids are fitted on.
+        fit_labels: Their integer labels.
+        eval_features: Features to classify.
+        eval_labels: Their true labels.
+
+    Returns:
+        The fraction of ``eval_features`` classified correctly.
+
+    Raises:
+        ValueError: empty sets or mismatched lengths.
+
+    Shapes:
+        fit_features ``(N, D)``, fit_labels ``(N,)``; eval_features ``(M, D)``, eval_labels ``(M,)``.
+    """
+    _check_probe_sets(fit_features, fit_labels, eval_features, eval_labels)
+    classes = torch.unique(fit_labels)
+    fit = F.normalize(fit_features.double(), dim=1)
+    onehot = (fit_labels[:, None] == classes[None, :]).double()  # (N, K)
+    centroids = F.normalize(onehot.t() @ fit, dim=1)  # (K, D)
+    predicted = classes[(F.normalize(eval_features.double(), dim=1) @ centroids.t()).argmax(dim=1)]
+    return float((predicted == eval_labels).double().mean())
+
+
+def _check_probe_sets(
+    fit_features: torch.Tensor, fit_labels: torch.Tensor, eval_features: torch.Tensor, eval_labels: torch.Tensor
+) -> None:
+    if fit_features.ndim != 2 or eval_features.ndim != 2 or fit_features.shape[1] != eval_features.shape[1]:
+        raise ValueError(
+            f"fit_features: expected (N, D) and (M, D) features, got {tuple(fit_features.shape)} and "
+            f"{tuple(eval_features.shape)}"
+        )
+    if fit_features.shape[0] != fit_labels.shape[0] or eval_features.shape[0] != eval_labels.shape[0]:
+        raise ValueError("fit_labels: expected one label per feature row")
+    if fit_features.shape[0] == 0 or eval_features.shape[0] == 0:
+        raise ValueError("fit_features: expected non-empty fit and eval sets")
 
 
 def linear_probe_accuracy(
@@ -124,15 +184,7 @@ def linear_probe_accuracy(
     Shapes:
         fit_features ``(N, D)``, fit_labels ``(N,)``; eval_features ``(M, D)``, eval_labels ``(M,)``.
     """
-    if fit_features.ndim != 2 or eval_features.ndim != 2 or fit_features.shape[1] != eval_features.shape[1]:
-        raise ValueError(
-            f"fit_features: expected (N, D) and (M, D) features, got {tuple(fit_features.shape)} and "
-            f"{tuple(eval_features.shape)}"
-        )
-    if fit_features.shape[0] != fit_labels.shape[0] or eval_features.shape[0] != eval_labels.shape[0]:
-        raise ValueError("fit_labels: expected one label per feature row")
-    if fit_features.shape[0] == 0 or eval_features.shape[0] == 0:
-        raise ValueError("fit_features: expected non-empty fit and eval sets")
+    _check_probe_sets(fit_features, fit_labels, eval_features, eval_labels)
 
     def design(x: torch.Tensor) -> torch.Tensor:
         x = F.normalize(x.double(), dim=1)
@@ -329,6 +381,10 @@ def probe_text_features(
             report.sentence[attr] = linear_probe_accuracy(
                 fit_sentence[fit_keep], fit_y[fit_keep], eval_sentence[eval_keep], eval_y[eval_keep])
             report.words[attr] = linear_probe_accuracy(
+                fit_words[fit_keep], fit_y[fit_keep], eval_words[eval_keep], eval_y[eval_keep])
+            report.sentence_centroid[attr] = nearest_centroid_accuracy(
+                fit_sentence[fit_keep], fit_y[fit_keep], eval_sentence[eval_keep], eval_y[eval_keep])
+            report.words_centroid[attr] = nearest_centroid_accuracy(
                 fit_words[fit_keep], fit_y[fit_keep], eval_words[eval_keep], eval_y[eval_keep])
             report.counts[attr] = int(eval_keep.sum())
             report.chance[attr] = 1.0 / len(_values(attr))

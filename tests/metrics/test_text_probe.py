@@ -12,6 +12,7 @@ from fusionblocks.data.shapes import COLORS, POSITIONS, RELATIONS, SHAPES, SIZES
 from fusionblocks.metrics.text_probe import (
     TextProbeReport,
     linear_probe_accuracy,
+    nearest_centroid_accuracy,
     one_attribute_alternatives,
     probe_text_features,
 )
@@ -96,8 +97,26 @@ def test_linear_probe_known_answers():
     assert linear_probe_accuracy(x[:300], y[:300], x[300:], y[300:]) > 0.9
     with pytest.raises(ValueError, match="fit_features"):
         linear_probe_accuracy(fit, labels, torch.zeros(2, 3), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="fit_features"):
+        nearest_centroid_accuracy(fit, labels, torch.zeros(2, 3), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="fit_labels"):
         linear_probe_accuracy(fit, labels[:3], fit, labels)
+
+
+def test_nearest_centroid_known_answers():
+    fit = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    labels = torch.tensor([0, 0, 1, 1])
+    assert nearest_centroid_accuracy(fit, labels, torch.tensor([[2.0, 0.1], [0.2, 3.0]]), torch.tensor([0, 1])) == 1
+    assert nearest_centroid_accuracy(fit, labels, torch.tensor([[2.0, 0.1], [0.2, 3.0]]), torch.tensor([1, 0])) == 0
+    # the attribute must shape the geometry: when another attribute is encoded far more strongly (as colour
+    # was in the demo's old encoders), the centroids fail while a linear probe still reads the weak one
+    g = torch.Generator().manual_seed(1)
+    y = torch.randint(0, 3, (600,), generator=g)
+    x = torch.randn(600, 8, generator=g) * 0.05
+    x[:, :3] += 0.3 * F.one_hot(y, 3)
+    x[:, 3:6] += 4 * F.one_hot(torch.randint(0, 3, (600,), generator=g), 3)  # a stronger, unrelated attribute
+    assert linear_probe_accuracy(x[:400], y[:400], x[400:], y[400:]) > 0.95
+    assert nearest_centroid_accuracy(x[:400], y[:400], x[400:], y[400:]) < 0.5
 
 
 def test_alternatives_change_one_attribute():
@@ -113,6 +132,7 @@ def test_oracle_text_and_pixel_image_encoders_score_perfectly():
     assert isinstance(report, TextProbeReport)
     for attr in ("color", "size", "shape", "position", "relation"):
         assert report.sentence[attr] == 1.0 and report.words[attr] == 1.0, attr
+        assert report.sentence_centroid[attr] == 1.0, attr
         assert report.counts[attr] > 0
     for attr in ("color", "size", "shape", "position", "all"):
         assert report.hard_negative[attr] == 1.0, (attr, report.hard_negative)
