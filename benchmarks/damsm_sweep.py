@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+
 #: What each setting changes relative to the demo's encoders (1500 steps, batch 32, 4 hard negatives, no masking).
 @dataclass(frozen=True)
 class Setting:
@@ -153,7 +154,8 @@ def to_markdown(table: dict[str, dict[str, tuple[float, float]]], seeds: list[in
         lines.append(f"| `{name}` | {SETTINGS[name].description} | "
                      + " | ".join(cell(row[f"probe_{a}"]) for a in ATTRIBUTES) + f" | {cpu:.0f} |")
     lines += ["", "Sentence nearest-centroid probe (stricter: the attribute must shape the cosine geometry), %:", "",
-              "| setting | " + " | ".join(ATTRIBUTES) + " |", "| --- | " + " | ".join("---:" for _ in ATTRIBUTES) + " |"]
+              "| setting | " + " | ".join(ATTRIBUTES) + " |",
+              "| --- | " + " | ".join("---:" for _ in ATTRIBUTES) + " |"]
     for name, row in table.items():
         lines.append(f"| `{name}` | " + " | ".join(cell(row[f"centroid_{a}"]) for a in ATTRIBUTES) + " |")
     lines += ["", "Hard-negative DAMSM R-precision (true caption above every one-attribute change), %:", "",

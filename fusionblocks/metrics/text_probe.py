@@ -87,7 +87,8 @@ class TextProbeReport:
         head = f"{'':<10} {'linear probe':>17} {'nearest centroid':>17}"
         if self.hard_negative:
             head += f" {'':>13} {'':>5} {'':>7}"
-        head += "\n" + f"{'attribute':<10} {'sentence':>9} {'words':>7} {'sentence':>9} {'words':>7} {'n':>5} {'chance':>7}"
+        head += "\n" + f"{'attribute':<10} {'sentence':>9} {'words':>7} {'sentence':>9} {'words':>7}"
+        head += f" {'n':>5} {'chance':>7}"
         if self.hard_negative:
             head += f" {'hard-neg R@1':>13} {'n':>5} {'chance':>7}"
         rows = [head]
