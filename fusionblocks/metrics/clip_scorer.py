@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_image_features
+from ..text.clip_short import short_text_forward
 
 __all__ = ["CLIPScorer", "CLIPScoreResult", "clip_score"]
 
@@ -139,27 +140,8 @@ class CLIPScorer(nn.Module):
 
     def _encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
         """``model.encode_text`` cut to the batch's longest caption (see ``encode_captions``)."""
-        model = self.model
-        pool = getattr(model, "text_pool_type", None)
-        mask = getattr(model, "attn_mask", None)
-        parts = ("token_embedding", "positional_embedding", "transformer", "ln_final", "text_projection")
-        complete = all(hasattr(model, p) for p in parts)
-        if pool not in ("argmax", "eos") or not isinstance(mask, torch.Tensor) or not complete:
-            return model.encode_text(tokens)
-        from open_clip.transformer import text_global_pool
-
-        eos: Any = getattr(model, "text_eos_id", None)
-        ends = tokens.argmax(dim=-1) if pool == "argmax" else (tokens == eos).int().argmax(dim=-1)
-        length = int(ends.max()) + 1
-        cast = model.transformer.get_cast_dtype()
-        short = tokens[:, :length]
-        x = model.token_embedding(short).to(cast) + model.positional_embedding[:length].to(cast)
-        x = model.ln_final(model.transformer(x, attn_mask=mask[:length, :length]))
-        x = text_global_pool(x, short, pool, eos_token_id=eos)
-        projection = model.text_projection
-        if projection is None:
-            return x
-        return projection(x) if isinstance(projection, nn.Linear) else x @ projection
+        short = short_text_forward(self.model, tokens)
+        return self.model.encode_text(tokens) if short is None else short[1]
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, captions: Sequence[str]) -> torch.Tensor:

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_captions, check_positive_int
+from .clip_short import short_text_forward
 from .features import TextEncoder, TextFeatures
 
 __all__ = ["CLIPTextEncoder"]
@@ -193,22 +194,14 @@ class CLIPTextEncoder(TextEncoder):
             raise ValueError(
                 f"captions: {steps} tokens exceed the model's context length {self.model_context_length}"
             )
-        model_ids = ids
-        if self.model_context_length and steps < self.model_context_length:
-            # Causal text towers: tokens after the end token never influence earlier ones, so padding the short
-            # context to the model's length and cutting the output back is exact.
-            model_ids = F.pad(ids, (0, self.model_context_length - steps))
-        captured: list[torch.Tensor] = []
-        handle = self._ln_final[0].register_forward_hook(lambda _m, _i, out: captured.append(out))
         grad_ctx = torch.no_grad() if self.model_frozen else contextlib.nullcontext()
-        try:
-            with grad_ctx:
-                sentence = self.model.encode_text(model_ids)
-        finally:
-            handle.remove()
-        words = captured[-1]
-        if words.ndim != 3 or words.shape[:2] != model_ids.shape:  # sequence-first towers
-            words = words.transpose(0, 1)
+        with grad_ctx:
+            # the standard causal tower runs only up to the batch's longest caption (exact, several times faster)
+            short = short_text_forward(self.model, ids)
+        if short is not None:
+            words, sentence = short
+        else:
+            words, sentence = self._full_context_forward(ids, grad_ctx)
         mask = self._token_mask(ids)
         # Like the DAMSM encoder, T is the longest caption of the batch: positions after every caption's end
         # token are padding, and carrying them would only make every word attention downstream slower.
@@ -218,6 +211,26 @@ class CLIPTextEncoder(TextEncoder):
         if isinstance(self.word_proj, nn.Linear):
             words = self.word_proj(words.to(self.word_proj.weight.dtype))
         return TextFeatures(words=words, sentence=sentence, mask=mask)
+
+    def _full_context_forward(self, ids: torch.Tensor, grad_ctx: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``model.encode_text`` on the model's full context, with the words taken after ``ln_final``."""
+        steps = ids.shape[1]
+        model_ids = ids
+        if self.model_context_length and steps < self.model_context_length:
+            # Causal text towers: tokens after the end token never influence earlier ones, so padding the short
+            # context to the model's length and cutting the output back is exact.
+            model_ids = F.pad(ids, (0, self.model_context_length - steps))
+        captured: list[torch.Tensor] = []
+        handle = self._ln_final[0].register_forward_hook(lambda _m, _i, out: captured.append(out))
+        try:
+            with grad_ctx:
+                sentence = self.model.encode_text(model_ids)
+        finally:
+            handle.remove()
+        words = captured[-1]
+        if words.ndim != 3 or words.shape[:2] != model_ids.shape:  # sequence-first towers
+            words = words.transpose(0, 1)
+        return words, sentence
 
     def extra_repr(self) -> str:
         return (

@@ -138,3 +138,18 @@ def test_empty_caption_is_refused_like_every_text_encoder(encoder: CLIPTextEncod
             damsm(captions)
         assert str(clip_error.value) == str(damsm_error.value)
         assert "empty or blank" in str(clip_error.value)
+
+
+def test_runs_only_up_to_the_longest_caption_and_matches_the_full_context(encoder: CLIPTextEncoder) -> None:
+    lengths: list[int] = []
+    handle = encoder.model.transformer.register_forward_pre_hook(lambda _m, args: lengths.append(args[0].shape[1]))
+    try:
+        out = encoder(CAPTIONS)
+    finally:
+        handle.remove()
+    assert lengths == [out.mask.sum(1).max().item()] and lengths[0] < 77  # not the 77-token context
+    ids = encoder.tokenize(CAPTIONS)
+    with torch.no_grad():
+        words, sentence = encoder._full_context_forward(ids, torch.no_grad())  # towers without the short path
+    torch.testing.assert_close(out.words, words[:, : out.words.shape[1]], atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.sentence, sentence, atol=1e-5, rtol=0)
