@@ -42,6 +42,7 @@ class Setting:
     hard_negatives: int = 4
     batch_size: int = 32
     region_size: int = 8
+    max_objects: int = 1
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -56,9 +57,11 @@ SETTINGS: dict[str, Setting] = {
     "new_masked": Setting("as new, with same-class masking", mask_same_class=True),
     "new_batch64": Setting("as new, batch 64", batch_size=64),
     "new_region4": Setting("as new, a 4x4 region grid (8x8 px regions)", region_size=4),
+    "new_two": Setting("as new, on one- and two-object scenes (relations too)", max_objects=2),
+    "new_two_long": Setting("as new_two, 3000 steps", max_objects=2, steps=3000),
 }
 
-ATTRIBUTES = ("color", "size", "shape", "position")
+ATTRIBUTES = ("color", "size", "shape", "position", "relation")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -105,7 +108,8 @@ def run_setting(setting: Setting, seed: int, quick: bool) -> dict[str, Any]:
     gan = build_ffgan("tiny64", **overrides)
     text, image = gan.text_encoder.unfreeze(), gan.image_encoder.unfreeze()
     size = gan.config.model.image_size
-    data = CaptionedShapes(size=64 if quick else 4096, resolution=size, split="train", seed=seed, max_objects=1,
+    data = CaptionedShapes(size=64 if quick else 4096, resolution=size, split="train", seed=seed,
+                           max_objects=setting.max_objects,
                            captions_per_image=gan.config.data.captions_per_image,
                            hard_negatives=setting.hard_negatives)
     loader = DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True, collate_fn=collate_captions,
