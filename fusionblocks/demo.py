@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["text_probe"] = probe.to_dict()
     if not args.no_judge:
         from .metrics.attribute_judge import AttributeJudge
-        from .metrics.attribute_table import attribute_table, format_attribute_table
+        from .metrics.attribute_report import attribute_table, format_attribute_table
 
         judge = AttributeJudge.build(out / "shape_classifier.safetensors", self_check_images=0, seed=args.seed)
         images = generate(generator, gan.text_encoder, heldout, seed=args.seed + 1, return_attention=False).images[-1]

@@ -42,7 +42,7 @@ def palette_labels(images: torch.Tensor) -> torch.Tensor:
 
 
 def hue_labels(images: torch.Tensor) -> torch.Tensor:
-    """Index (1-based, as in [`palette_tensor`][fusionblocks.metrics.shapes_segmentation.palette_tensor]) of the
+    """Index (1-based, as in ``palette_tensor``) of the
     palette colour whose RGB direction is closest to each pixel's (highest cosine), ignoring brightness.
 
     The renderer draws every object pixel as ``coverage × colour`` over black, so a pixel's direction in RGB is its

@@ -173,7 +173,7 @@ def test_the_judge_reads_real_images_at_the_demo_resolution(shape_classifier_fil
 
 def test_attribute_table_rows_counts_and_chance():
     from fusionblocks.metrics.attribute_judge import AttributeAccuracy
-    from fusionblocks.metrics.attribute_table import attribute_table, chance_levels, format_attribute_table
+    from fusionblocks.metrics.attribute_report import attribute_table, chance_levels, format_attribute_table
 
     nan = float("nan")
     generated = AttributeAccuracy(

@@ -54,7 +54,7 @@ def attribute_table(generated: AttributeAccuracy, real: AttributeAccuracy | None
 
 
 def format_attribute_table(rows: dict[str, dict[str, Any]]) -> str:
-    """The rows of [`attribute_table`][fusionblocks.metrics.attribute_table.attribute_table] as aligned text."""
+    """The rows of [`attribute_table`][fusionblocks.metrics.attribute_report.attribute_table] as aligned text."""
     lines = [f"{'attribute':<12} {'generated':>16} {'chance':>7} {'judge on real':>14}"]
     for attr, row in rows.items():
         got = f"{row['accuracy']:.0%} ({row['correct']}/{row['count']})"
