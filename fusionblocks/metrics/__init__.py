@@ -15,7 +15,7 @@ from .clip_metric import CLIPScoreMetric
 from .clip_scorer import CLIPScorer, CLIPScoreResult, clip_score
 from .evaluate import METRICS, SampleFn, caption_pool, evaluate, evaluate_images, parse_metrics
 from .feature_stats import FeatureStats, load_stats, save_stats
-from .frechet import fid_from_features, frechet_distance, trace_sqrt_product
+from .frechet import fid_from_features, frechet_distance, trace_sqrt_product, trace_sqrt_product_of_features
 from .inception import RESIZE_FILTERS, InceptionFeatureExtractor, InceptionFeatures, load_inception_state_dict
 from .inception_metrics import FIDMetric, InceptionMetric, ISMetric, KIDMetric
 from .inception_score import ISResult, inception_score
@@ -110,6 +110,7 @@ __all__ = [
     "stats_fingerprint",
     "TextProbeReport",
     "trace_sqrt_product",
+    "trace_sqrt_product_of_features",
     "train_shape_classifier",
     "write_json",
     "write_markdown",

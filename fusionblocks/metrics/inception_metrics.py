@@ -6,8 +6,9 @@ from typing import Any
 
 import torch
 
+from ._arrays import as_float64_matrix
 from .feature_stats import FeatureStats
-from .frechet import frechet_distance
+from .frechet import fid_from_features
 from .inception import InceptionFeatureExtractor, InceptionFeatures
 from .inception_score import inception_score
 from .kid import kernel_inception_distance
@@ -106,14 +107,14 @@ class FIDMetric(_ReferenceMetric):
 
     def _compute(self) -> dict[str, Any]:
         self._check_image_size()
-        gen = FeatureStats.from_features(torch.cat(self._pools), name="generated features")
+        generated = as_float64_matrix(torch.cat(self._pools), "generated features", min_rows=2)
         if self.num_samples < SMALL_FID_SAMPLES:
             self.warnings.append(
                 f"FID from {self.num_samples} < {SMALL_FID_SAMPLES} samples is biased upwards; "
                 "published numbers use ~30k"
             )
         return {
-            "value": frechet_distance(gen.mu, gen.sigma, self.reference.mu, self.reference.sigma),
+            "value": fid_from_features(generated, self.reference),
             "num_samples": self.num_samples,
             "reference_samples": self.reference.meta.get("num_samples"),
         }

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fusionblocks.metrics import FeatureStats, fid_from_features, frechet_distance, trace_sqrt_product
+from fusionblocks.metrics import (
+    FeatureStats,
+    fid_from_features,
+    frechet_distance,
+    trace_sqrt_product,
+    trace_sqrt_product_of_features,
+)
 
 
 def _random_spd(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -37,6 +43,34 @@ def test_trace_sqrt_product_matches_eigenvalues_of_the_non_symmetric_product():
     s1, s2 = _random_spd(rng, 12), _random_spd(rng, 12)
     reference = np.sqrt(np.linalg.eigvals(s1 @ s2).real.clip(min=0)).sum()  # independent route
     assert trace_sqrt_product(s1, s2) == pytest.approx(reference, rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [2, 5, 16])
+def test_trace_sqrt_product_of_features_is_exact_for_few_samples(n):
+    """N <= D: tr sqrt(Σ1 Σ2) of Σ1 = cov(features) equals the nuclear norm of A L / sqrt(N-1) (A the centred
+    features, Σ2 = L Lᵀ), an independent route through singular values; the D x D eigh route agrees only to the
+    round-off it takes square roots of (Σ1 is singular)."""
+    rng = np.random.default_rng(n)
+    features = rng.standard_normal((n, 16)) * 2.0 + 0.3
+    sigma = _random_spd(rng, 16)
+    centred = features - features.mean(axis=0)
+    exact = np.linalg.svd(centred @ np.linalg.cholesky(sigma), compute_uv=False).sum() / math.sqrt(n - 1)
+    assert trace_sqrt_product_of_features(features, sigma) == pytest.approx(exact, rel=1e-12)
+    assert trace_sqrt_product(np.cov(features, rowvar=False), sigma) == pytest.approx(exact, rel=1e-6)
+
+
+@pytest.mark.parametrize("n1", [3, 16, 30])
+def test_fid_from_features_takes_the_few_sample_route_only_when_n_is_at_most_d(n1):
+    rng = np.random.default_rng(10 + n1)
+    x = rng.standard_normal((n1, 16)) + 0.5
+    y = rng.standard_normal((7, 16)) @ rng.standard_normal((16, 16)) * 0.5
+    sx, sy = FeatureStats.from_features(x), FeatureStats.from_features(y)
+    cross = trace_sqrt_product_of_features(x, sy.sigma) if n1 <= 16 else trace_sqrt_product(sx.sigma, sy.sigma)
+    expected = float((sx.mu - sy.mu) @ (sx.mu - sy.mu) + np.trace(sx.sigma) + np.trace(sy.sigma) - 2 * cross)
+    assert fid_from_features(x, y) == pytest.approx(expected, rel=1e-12)
+    assert fid_from_features(x, sy) == pytest.approx(expected, rel=1e-12)
+    assert fid_from_features(x, y) == pytest.approx(frechet_distance(sx.mu, sx.sigma, sy.mu, sy.sigma), rel=1e-6)
+    assert fid_from_features(x, x) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_gaussian_samples_approach_the_closed_form():
