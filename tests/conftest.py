@@ -14,7 +14,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
@@ -26,11 +25,21 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# One intra-op thread per test process: the suite runs under pytest-xdist with one worker per core, and
-# OpenMP threads fighting over 2 cores made small-tensor tests ~50x slower.
-torch.set_num_threads(1)
+# torch is imported by the fixtures, not here: the xdist controller, which runs no test, then never pays its import
+# (~3 CPU-s while the workers start).
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """One intra-op thread per test process: the suite runs under pytest-xdist with one worker per core, and OpenMP
+    threads fighting over 2 cores made small-tensor tests ~50x slower."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
 def _seed_everything() -> None:
+    import torch
+
     torch.manual_seed(0)
