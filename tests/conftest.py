@@ -43,3 +43,28 @@ def _seed_everything() -> None:
     import torch
 
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def restore_registries():
+    """Undo what a test registers in-process (docs pages and examples register a plugin block, a preset, put a toy
+    plugin distribution on ``sys.path``): the registries, the presets, ``sys.path`` and the plugin state."""
+    import sys
+
+    from fusionblocks import registry
+    from fusionblocks.ffgan import presets
+
+    registry.list_components()  # import the built-ins first, so that they are part of the snapshot
+    saved = {kind: dict(registry.get_registry(kind)._entries) for kind in registry.KINDS}
+    saved_presets = dict(presets.PRESETS)
+    saved_path = list(sys.path)
+    saved_plugin_state = dict(registry._plugins_state)
+    yield
+    sys.path[:] = saved_path
+    registry._plugins_state.update(saved_plugin_state)
+    for kind, entries in saved.items():
+        reg = registry.get_registry(kind)
+        reg._entries.clear()
+        reg._entries.update(entries)
+    presets.PRESETS.clear()
+    presets.PRESETS.update(saved_presets)

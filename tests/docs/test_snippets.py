@@ -33,31 +33,6 @@ def test_extractor_finds_blocks_and_honours_no_run() -> None:
     assert extract_snippets(page) == ["x = 1\n"]
 
 
-@pytest.fixture
-def restore_registries():
-    """Pages register example components (a plugin block, a preset) and put a toy plugin distribution on
-    ``sys.path``: undo all of that after each page."""
-    import sys
-
-    from fusionblocks import registry
-    from fusionblocks.ffgan import presets
-
-    registry.list_components()  # import the built-ins first, so that they are part of the snapshot
-    saved = {kind: dict(registry.get_registry(kind)._entries) for kind in registry.KINDS}
-    saved_presets = dict(presets.PRESETS)
-    saved_path = list(sys.path)
-    saved_plugin_state = dict(registry._plugins_state)
-    yield
-    sys.path[:] = saved_path
-    registry._plugins_state.update(saved_plugin_state)
-    for kind, entries in saved.items():
-        reg = registry.get_registry(kind)
-        reg._entries.clear()
-        reg._entries.update(entries)
-    presets.PRESETS.clear()
-    presets.PRESETS.update(saved_presets)
-
-
 @pytest.mark.usefixtures("restore_registries")
 @pytest.mark.parametrize("page", [p for p in PAGES if extract_snippets(p.read_text())], ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_snippets_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
