@@ -1,7 +1,7 @@
 """Metric objects: ``update(batch)`` per batch of generated images, ``compute()`` at the end (torchmetrics style).
 
 Every metric is registered with kind ``"metric"`` (``fusionblocks list metric``) and built with
-:func:`create_metric`. ``evaluate`` is a loop over them; they work on their
+[`create_metric`][fusionblocks.metrics.metric.create_metric]. ``evaluate`` is a loop over them; they work on their
 own too:
 
     fid = create_metric("fid", extractor=extractor, reference="ref.npz")
@@ -61,15 +61,18 @@ class EvalBatch:
 
 
 class Metric:
-    """Base class: accumulate with :meth:`update`, finish with :meth:`compute`.
+    """Base class: accumulate with [`update`][fusionblocks.metrics.metric.Metric.update], finish with
+    [`compute`][fusionblocks.metrics.metric.Metric.compute].
 
     Subclasses set ``name``, record what their numbers depend on in ``self.protocol`` (extractor and weights hash,
-    resizer, reference statistics' hash, ...), and implement :meth:`update` and :meth:`_compute`. :meth:`compute`
+    resizer, reference statistics' hash, ...), and implement [`update`][fusionblocks.metrics.metric.Metric.update] and
+    ``_compute``. [`compute`][fusionblocks.metrics.metric.Metric.compute]
     returns the numbers with ``"protocol"`` added (the metric's own entries, the sample count, and the caller's
     entries from ``extra_protocol``: split, truncation, EMA, ...).
 
     Shapes:
-        :meth:`update` takes an [`EvalBatch`][fusionblocks.metrics.metric.EvalBatch].
+        [`update`][fusionblocks.metrics.metric.Metric.update] takes an
+        [`EvalBatch`][fusionblocks.metrics.metric.EvalBatch].
     """
 
     name: ClassVar[str] = "metric"
@@ -90,7 +93,7 @@ class Metric:
         """The metric's numbers, with ``"protocol"``: what they depend on.
 
         Raises:
-            ValueError: Nothing was added with :meth:`update`.
+            ValueError: Nothing was added with [`update`][fusionblocks.metrics.metric.Metric.update].
         """
         if self.num_samples == 0:
             raise ValueError(f"{self.name}: update() was never called, nothing to compute")

@@ -219,9 +219,6 @@ def one_attribute_alternatives(scene: Any) -> dict[str, list[Any]]:
 
     Returns:
         ``{attribute: [SceneAttributes, ...]}`` for the attributes that have alternatives.
-
-    Shapes:
-        Not tensor-valued.
     """
     from dataclasses import replace
 
@@ -356,9 +353,6 @@ def probe_text_features(
 
     Raises:
         ValueError: non-positive counts.
-
-    Shapes:
-        Not tensor-valued (the encoders see ``(B, 3, R, R)`` images and ``B`` captions).
     """
     for name, value in (("fit_scenes", fit_scenes), ("eval_scenes", eval_scenes),
                         ("relation_scenes", relation_scenes), ("batch_size", batch_size)):

@@ -1,6 +1,7 @@
 """Conformance examples of the built-in text encoders, image encoders, losses, generators, discriminators and
 models (layers carry theirs in ``register(..., example=)``). Plugin components pass ``example=`` when they register;
-presets registered with ``register_preset`` get :func:`preset_example` automatically."""
+presets registered with ``register_preset`` get
+[`preset_example`][fusionblocks.testing.builtin_examples.preset_example] automatically."""
 
 from __future__ import annotations
 

@@ -224,9 +224,6 @@ def save_checkpoint(
         RunFolderBusyError: Another process holds the run folder.
         CheckpointSaveError: Writing failed (full disk, permissions, ...); names the checkpoint and the reason.
             The previous checkpoints and ``latest.json`` are left as they were.
-
-    Shapes:
-        Tensors are stored with their shapes and dtypes.
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError(f"step must be a non-negative int, got {step!r}")

@@ -5,7 +5,8 @@ settings therefore simply take effect (loss weights, the schedule, logging caden
 care, and get it here:
 
 * optimiser hyper-parameters (learning rates, betas, ...): the restored optimiser state carries the old values, so
-  the current ones are set on the restored optimisers (:func:`apply_optimizer_settings`);
+  the current ones are set on the restored optimisers
+  ([`apply_optimizer_settings`][fusionblocks.train.resume_changes.apply_optimizer_settings]);
 * settings whose effect lives in the checkpoint and cannot change mid-run (the seed, whose random streams are
   restored; the encoder weight files, whose tensors come from the checkpoint; the recipe, whose optimisers are
   restored): refused with a [`ResumeConfigError`][fusionblocks.train.resume_changes.ResumeConfigError] naming them;

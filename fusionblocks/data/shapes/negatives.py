@@ -76,9 +76,6 @@ def caption_alternatives(caption: str) -> dict[str, list[str]]:
     Raises:
         TypeError: ``caption`` is not a string.
         ValueError: the caption states no attribute that could be changed.
-
-    Shapes:
-        Strings only.
     """
     if not isinstance(caption, str):
         raise TypeError(f"caption: expected a str, got {type(caption).__name__}")
@@ -109,9 +106,6 @@ def sample_hard_negatives(caption: str, count: int, rng: np.random.Generator) ->
 
     Raises:
         ValueError: ``count`` < 1, or the caption states nothing to change.
-
-    Shapes:
-        Strings only.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count: expected a positive int, got {count!r}")
