@@ -17,10 +17,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .cli.sample import sample_to_folder
+from .data import CaptionedShapes, collate_captions
+from .ffgan import build_ffgan, parse_overrides
+from .metrics.attribute_judge import AttributeJudge
+from .metrics.attribute_report import attribute_table, format_attribute_table
+from .metrics.report import json_safe
+from .metrics.text_probe import probe_text_features
+from .train import Trainer
+from .train.damsm_pretrain import pretrain_damsm
+from .train.grids import caption_grid
+from .train.sampling import generate
 
 __all__ = ["main", "DEMO_OVERRIDES", "FINAL_CAPTIONS"]
 
@@ -85,12 +103,6 @@ def _pretrain_damsm(gan: Any, train_set: Any, args: argparse.Namespace, out: Pat
     """DAMSM pre-training of the demo's encoders on the GAN's training images, with hard negatives and without
     same-class masking (CaptionedShapes classes are shape and colour only: masking them would remove the negatives
     that teach size and position)."""
-    import torch
-    from torch.utils.data import DataLoader
-
-    from .data import CaptionedShapes, collate_captions
-    from .train.damsm_pretrain import pretrain_damsm
-
     text, image = gan.text_encoder, gan.image_encoder
     for module in (text, image):  # the builder froze them; unfreeze() keeps frozen backbones frozen
         module.unfreeze() if hasattr(module, "unfreeze") else module.requires_grad_(True)
@@ -101,8 +113,6 @@ def _pretrain_damsm(gan: Any, train_set: Any, args: argparse.Namespace, out: Pat
                         collate_fn=collate_captions, generator=torch.Generator().manual_seed(args.seed))
     bar = None
     if not args.no_progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=args.damsm_steps, desc="damsm", unit="step", dynamic_ncols=True)
 
     def callback(step: int, record: dict[str, float]) -> None:
@@ -128,8 +138,6 @@ _DEMO_OUTPUTS = ("checkpoints", "samples", "heldout", "damsm", "tensorboard", "m
 
 def _clear_previous_demo(out: Path) -> None:
     """Remove the outputs of an earlier demo run in ``out`` (only the files the demo itself writes)."""
-    import shutil
-
     found = [out / name for name in _DEMO_OUTPUTS if (out / name).exists()]
     if found:
         print(f"[demo] replacing the previous demo run in {out}", flush=True)
@@ -142,8 +150,6 @@ def _indent(text: str) -> str:
 
 
 def _choose_threads(spec: str) -> int:
-    import os
-
     cores = os.cpu_count() or 1
     if spec != "auto":
         if not spec.isdigit() or int(spec) < 1:
@@ -153,8 +159,6 @@ def _choose_threads(spec: str) -> int:
         busy = os.getloadavg()[0]
     except OSError:  # pragma: no cover - platforms without load averages
         busy = 0.0
-    import torch
-
     return 1 if busy >= cores - 0.5 else max(1, min(cores, torch.get_num_threads()))
 
 
@@ -164,17 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     budget = args.budget_minutes * 60.0
 
-    import torch
-
     threads = _choose_threads(args.threads)
     torch.set_num_threads(threads)
-
-    from .cli.sample import sample_to_folder
-    from .data import CaptionedShapes
-    from .ffgan import build_ffgan, parse_overrides
-    from .train import Trainer
-    from .train.grids import caption_grid
-    from .train.sampling import generate
 
     out = Path(args.out)
     _clear_previous_demo(out)
@@ -197,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
           f"{damsm['last_loss']:.2f} ({time.perf_counter() - t:.0f} s)", flush=True)
     probe = None
     if not args.no_probe:
-        from .metrics.text_probe import probe_text_features
-
         t = time.perf_counter()
         probe = probe_text_features(gan.text_encoder, gan.image_encoder, resolution=size, relation_scenes=20,
                                     seed=args.seed)
@@ -240,9 +233,6 @@ def main(argv: list[str] | None = None) -> int:
     if probe is not None:
         summary["text_probe"] = probe.to_dict()
     if not args.no_judge:
-        from .metrics.attribute_judge import AttributeJudge
-        from .metrics.attribute_report import attribute_table, format_attribute_table
-
         judge = AttributeJudge.build(out / "shape_classifier.safetensors", self_check_images=0, seed=args.seed)
         images = generate(generator, gan.text_encoder, heldout, seed=args.seed + 1, return_attention=False).images[-1]
         verdict = judge(images, heldout)
@@ -255,8 +245,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{_indent(format_attribute_table(table))}", flush=True)
     wall = time.perf_counter() - t0
     summary["wall_seconds"] = wall
-    from .metrics.report import json_safe
-
     (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, default=str, allow_nan=False) + "\n")
     grids = sorted((out / "samples").glob("step_*.png"))
     print(f"[demo] done in {wall / 60:.1f} min. Files in {out}/:")

@@ -16,6 +16,7 @@ import zipfile
 from typing import Mapping, Sequence
 
 import torch
+from safetensors.torch import load_file
 
 __all__ = ["read_state_dict"]
 
@@ -80,8 +81,6 @@ def read_state_dict(
 
 def _read_file(path: str, where: str) -> object:
     if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
-
         try:
             return load_file(path)
         except OSError:

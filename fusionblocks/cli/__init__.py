@@ -12,9 +12,16 @@ import errno
 import functools
 import importlib
 import os
+import pickle
 import sys
 import warnings
 from typing import NoReturn, Sequence
+
+import yaml
+
+from .._version import __version__
+from ..registry import ComponentArgumentError, PluginError
+from ..train.run_lock import RunFolderBusyError
 
 __all__ = ["main", "build_parser", "COMMANDS", "user_error_types", "describe_user_error"]
 
@@ -42,8 +49,6 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    from .. import __version__
-
     parser = _Parser(
         prog="fusionblocks",
         description="Text-image fusion components for text-to-image GANs (FF-GAN, DF-GAN, AttnGAN-style).",
@@ -67,13 +72,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     [`CheckpointError`][fusionblocks.train.checkpoint.CheckpointError], YAML and pickle errors), run folders in use
     and plugins that fail to load. Anything else is a bug and keeps its traceback.
     """
-    import pickle
-
-    import yaml
-
-    from ..registry import ComponentArgumentError, PluginError
-    from ..train.checkpoint import CheckpointError
-    from ..train.run_lock import RunFolderBusyError
+    from ..train.checkpoint import CheckpointError  # imports torch: only when an error is being reported
 
     return (CheckpointError, RunFolderBusyError, PluginError, ComponentArgumentError, OSError, ValueError, KeyError,
             yaml.YAMLError, pickle.UnpicklingError)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
 from pathlib import Path
 
@@ -56,8 +58,6 @@ def non_negative_int(text: str) -> int:
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0.
     """
-    import math
-
     try:
         value = float(text)
     except ValueError:
@@ -90,8 +90,6 @@ def writable_file(path: str | Path, flag: str) -> Path:
         OSError: The folder cannot be created or the file cannot be opened for writing (names the path).
         ValueError: ``path`` is an existing folder.
     """
-    import os
-
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{flag}: {path} is a folder; expected a file name")

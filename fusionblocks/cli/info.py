@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 import platform
+from importlib import metadata
 
+from .._version import __version__
+from ..registry import KINDS, list_components, plugin_report
 from ._common import plain_text
 
 
@@ -19,8 +22,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _version(dist: str) -> str:
-    from importlib import metadata
-
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -78,8 +79,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import torch
 
-    from .. import __version__
-    from ..registry import KINDS, list_components, plugin_report
     from ..train.device import resolve_precision, select_device
 
     device = select_device("auto")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..registry import KINDS, describe, list_components
 from ._common import plain_text
 
 
@@ -21,8 +22,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _line(kind: str, name: str) -> str:
     """The name, plus where it comes from when that is not fusionblocks itself, and what it overrides."""
-    from ..registry import describe
-
     info = describe(kind, name)
     notes = [] if info["source"] == "fusionblocks" else [f"from {info['source']}"]
     if info["replaced"]:
@@ -31,8 +30,6 @@ def _line(kind: str, name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..registry import KINDS, list_components
-
     if args.kind is not None and args.kind not in KINDS:
         raise ValueError(f"KIND: expected one of {', '.join(KINDS)}, got {args.kind!r}")
     kinds = [args.kind] if args.kind else list(KINDS)

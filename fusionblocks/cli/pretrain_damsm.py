@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     apply_threads(args)
     import torch
     from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
 
     from ..data import collate_captions, vocabulary_for_config
     from ..ffgan import build_ffgan, parse_overrides, require_damsm_backbone, resolve_config
@@ -84,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
                         generator=torch.Generator().manual_seed(args.seed))
     bar = None
     if not args.no_progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=args.steps or args.epochs * len(loader), desc="damsm", unit="step", dynamic_ncols=True)
 
     def callback(step: int, record: dict) -> None:

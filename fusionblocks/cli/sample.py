@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 import warnings
@@ -50,8 +51,6 @@ def sample_to_folder(gan, captions: list[str], out: Path, *, num: int = 1, seed:
                      truncation: float | None = None, batch_size: int = 32, autocast=None) -> dict[str, Path]:
     """Generate ``num`` images per caption; write one PNG each (with its caption in a ``.txt`` of the same name,
     which ``fusionblocks eval --images`` reads), ``grid.png`` and (if any) ``attention.png``."""
-    import contextlib
-
     from ..train.grids import attention_grid, caption_grid, to_pil
     from ..train.sampling import generate
 

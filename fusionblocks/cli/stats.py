@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import add_device_args, apply_threads, plain_text, positive_int, writable_file
+from .vocab import detect_layout
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +47,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _images(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """``(dataset of {"image"}, protocol entries)`` for DATA."""
     from .. import data as fbdata
-    from .vocab import detect_layout
 
     size = args.image_size
     dataset: Any

@@ -50,6 +50,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .._checks import check_positive_int
+from ..text import Vocabulary, load_attngan_captions, safe_unpickle
 from .item_random import check_seed, item_generator
 from .tokens import caption_tokens
 from .transforms import bbox_crop_box, image_pyramid, load_rgb, resize_crop_flip
@@ -88,8 +89,6 @@ def find_captions_pickle(root: str | os.PathLike, captions_file: str = "auto") -
 
 
 def _safe_load(path: Path) -> Any:
-    from ..text import safe_unpickle  # lazy
-
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -244,8 +243,6 @@ class AttnGANDataset(Dataset):
 
     # ------------------------------------------------------------------ captions
     def _load_captions(self, vocabulary: Any, captions_per_image: int | None) -> None:
-        from ..text import Vocabulary, load_attngan_captions  # lazy
-
         self._texts: list[list[str]] | None = None
         pickle_path = self.root / self.captions_file if self.captions_file else None
         if vocabulary is None and pickle_path is not None:

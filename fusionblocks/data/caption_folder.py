@@ -32,6 +32,7 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from .._checks import check_positive_int
+from ..text import Vocabulary, tokenize
 from .item_random import check_seed, item_generator
 from .tokens import caption_tokens
 from .transforms import IMAGE_EXTENSIONS, image_pyramid, load_rgb, resize_crop_flip
@@ -110,8 +111,6 @@ class CaptionFolder(Dataset):
         self.files: list[Path] = [e[0] for e in entries]
         self._captions: list[list[str]] = [e[1] for e in entries]
         if isinstance(vocabulary, str) and vocabulary == "build":
-            from ..text import Vocabulary  # lazy: keeps the import of this module light
-
             vocabulary = Vocabulary.build(c for caps in self._captions for c in caps)
         elif isinstance(vocabulary, str):
             raise ValueError(f"vocabulary: expected a Vocabulary, 'build' or None, got {vocabulary!r}")
@@ -135,8 +134,6 @@ class CaptionFolder(Dataset):
         caption = caption.strip()
         if not caption:
             raise ValueError(f"empty caption in {source!r}")
-        from ..text import tokenize  # lazy: keeps the import of this module light
-
         if not tokenize(caption):
             raise ValueError(f"caption {caption!r} in {source!r} has no word (only punctuation or symbols)")
         return caption

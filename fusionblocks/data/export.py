@@ -13,6 +13,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from ..text import Vocabulary, tokenize
 
 __all__ = ["write_caption_folder", "write_attngan_layout"]
@@ -25,8 +27,6 @@ def _image_and_captions(dataset: Any, index: int) -> tuple[Any, list[str], int]:
 
 
 def _to_pil(image: Any) -> Any:
-    from PIL import Image
-
     array = ((image.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
     return Image.fromarray(array)
 

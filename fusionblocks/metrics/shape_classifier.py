@@ -10,6 +10,7 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..data.shapes import SHAPES, CaptionedShapes
@@ -173,8 +174,6 @@ def load_or_train_shape_classifier(
     Shapes:
         - returns ``(model, report)``.
     """
-    from safetensors.torch import load_file, save_file
-
     if path is not None and os.path.isfile(os.fspath(path)):
         state = load_file(os.fspath(path))
         model = ShapeClassifier()

@@ -9,6 +9,8 @@ from typing import Any, Iterable, Sequence
 
 import torch
 
+from .attribute_judge import AttributeJudge
+from .clip_scorer import CLIPScorer
 from .inception import InceptionFeatureExtractor
 from .metric import EvalBatch, Metric, create_metric
 from .reference import as_reference_stats
@@ -99,8 +101,6 @@ def build_metrics(names: Sequence[str | Metric], options: MetricOptions) -> tupl
         if wanted & {"clip", "rprec_clip"}:
             scorer = o.clip_scorer
             if scorer is None:
-                from .clip_scorer import CLIPScorer
-
                 scorer = CLIPScorer(o.clip_model, o.clip_weights, allow_random_weights=o.allow_random_weights,
                                     device=o.device)
             settings["clip"] = scorer.description
@@ -108,8 +108,6 @@ def build_metrics(names: Sequence[str | Metric], options: MetricOptions) -> tupl
         if "attributes" in wanted:
             judge = o.attribute_judge
             if judge is None:
-                from .attribute_judge import AttributeJudge
-
                 judge = AttributeJudge.build(o.shape_classifier_path)
     reference = None
     if wanted & {"fid", "kid"}:

@@ -24,12 +24,26 @@ Two measurements, both on held-out captions (the ``test`` split; nothing here tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..data.shapes import (
+    COLORS,
+    POSITIONS,
+    RELATIONS,
+    SHAPES,
+    SIZES,
+    TEMPLATES_ONE,
+    TEMPLATES_TWO,
+    CaptionedShapes,
+    captions_for_scene,
+    parse_caption,
+    render_caption,
+)
 
 __all__ = ["TextProbeReport", "probe_text_features", "linear_probe_accuracy", "nearest_centroid_accuracy",
            "one_attribute_alternatives", "PROBE_ATTRIBUTES"]
@@ -201,8 +215,6 @@ def linear_probe_accuracy(
 
 
 def _values(attribute: str) -> tuple[str, ...]:
-    from ..data.shapes import COLORS, POSITIONS, RELATIONS, SHAPES, SIZES
-
     return {"color": tuple(COLORS), "size": SIZES, "shape": SHAPES, "position": POSITIONS,
             "relation": RELATIONS}[attribute]
 
@@ -220,8 +232,6 @@ def one_attribute_alternatives(scene: Any) -> dict[str, list[Any]]:
     Returns:
         ``{attribute: [SceneAttributes, ...]}`` for the attributes that have alternatives.
     """
-    from dataclasses import replace
-
     out: dict[str, list[Any]] = {}
     if len(scene.objects) == 1:
         obj = scene.objects[0]
@@ -249,8 +259,6 @@ def _encode(text_encoder: nn.Module, captions: Sequence[str], batch_size: int) -
 
 def _scenes(split: str, count: int, objects: int, seed: int) -> list[Any]:
     """``count`` scenes with exactly ``objects`` objects from a split (a pure function of the seed)."""
-    from ..data.shapes import CaptionedShapes
-
     ds = CaptionedShapes(size=max(count * (2 if objects == 2 else 1) * 3, 8), resolution=8, split=split, seed=seed,
                          max_objects=objects, captions_per_image=1)
     scenes = []
@@ -265,8 +273,6 @@ def _scenes(split: str, count: int, objects: int, seed: int) -> list[Any]:
 
 def _caption_labels(scenes: Sequence[Any]) -> tuple[list[str], dict[str, list[int]]]:
     """Every template caption of every scene, and per attribute the value index each caption states (-1: none)."""
-    from ..data.shapes import captions_for_scene, parse_caption
-
     captions: list[str] = []
     labels: dict[str, list[int]] = {a: [] for a in PROBE_ATTRIBUTES}
     for _, _, attributes in scenes:
@@ -283,8 +289,6 @@ def _caption_labels(scenes: Sequence[Any]) -> tuple[list[str], dict[str, list[in
 
 
 def _full_caption(scene: Any) -> str:
-    from ..data.shapes import TEMPLATES_ONE, TEMPLATES_TWO, render_caption
-
     return render_caption(TEMPLATES_ONE[1] if len(scene.objects) == 1 else TEMPLATES_TWO[0], scene)
 
 

@@ -25,9 +25,10 @@ import torch
 
 from ._assert import ConformanceError
 from .encoder_checks import IMAGE_ENCODER_CHECKS, TEXT_ENCODER_CHECKS
-from .example import ComponentExample, MissingExampleError, example_factory, is_builtin
+from .example import ComponentExample, MissingExampleError
 from .gan_checks import DISCRIMINATOR_CHECKS, GENERATOR_CHECKS
 from .layer_checks import LAYER_CHECKS
+from .lookup import example_factory, is_builtin
 from .loss_checks import LOSS_CHECKS
 from .model_checks import MODEL_CHECKS
 

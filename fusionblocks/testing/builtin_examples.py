@@ -11,6 +11,12 @@ from typing import Any, Callable
 
 import torch
 
+from ..ffgan import build_ffgan, preset_config
+from ..image import DAMSMImageEncoder, SmallImageEncoder
+from ..recipes import TrainBatch
+from ..registry import create
+from ..text import CLIPTextEncoder, DAMSMTextEncoder, Vocabulary
+from ..train.smoke import smoke_overrides
 from .example import ComponentExample
 
 __all__ = ["BUILTIN_EXAMPLES", "preset_example", "example_captions"]
@@ -35,8 +41,6 @@ def _gen(seed: int = 0) -> torch.Generator:
 # ---------------------------------------------------------------------------------------------- text encoders
 def damsm_bilstm(batch_size: int) -> ComponentExample:
     """A small DAMSM BiLSTM over the example captions' vocabulary."""
-    from ..text import DAMSMTextEncoder, Vocabulary
-
     torch.manual_seed(0)
     captions = example_captions(batch_size)
     encoder = DAMSMTextEncoder(vocabulary=Vocabulary.build(_CAPTIONS), embedding_dim=8, hidden_dim=16, max_words=12)
@@ -45,8 +49,6 @@ def damsm_bilstm(batch_size: int) -> ComponentExample:
 
 @functools.lru_cache(maxsize=1)
 def _clip_prototype() -> Any:
-    from ..text import CLIPTextEncoder
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         return CLIPTextEncoder("ViT-B-32", pretrained=None, word_dim=32, context_length=16)
@@ -65,8 +67,6 @@ def _images(batch_size: int, size: int) -> torch.Tensor:
 
 def small_cnn(batch_size: int) -> ComponentExample:
     """The small CNN at 32², regions 8², width 16."""
-    from ..image import SmallImageEncoder
-
     torch.manual_seed(0)
     encoder = SmallImageEncoder(embed_dim=16, image_size=32, region_size=8, channels=(8, 16, 16))
     return ComponentExample(module=encoder, args=(_images(batch_size, 32),))
@@ -74,8 +74,6 @@ def small_cnn(batch_size: int) -> ComponentExample:
 
 def damsm_inception(batch_size: int) -> ComponentExample:
     """The DAMSM Inception-v3 encoder with random weights (inputs are resized to 299² inside)."""
-    from ..image import DAMSMImageEncoder
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         encoder = DAMSMImageEncoder(embed_dim=16)
@@ -88,8 +86,6 @@ def _leaf(*shape: int, seed: int = 0, scale: float = 1.0) -> torch.Tensor:
 
 
 def _loss(cls_path: str, **kwargs: Any) -> Any:
-    from ..registry import create
-
     return create("loss", cls_path, **kwargs)
 
 
@@ -146,8 +142,6 @@ def _text_inputs(batch_size: int, sentence_dim: int, word_dim: int, words: int =
 
 def stacked_generator(batch_size: int) -> ComponentExample:
     """Two stages 8² → 16² with FF-GAN stage fusion."""
-    from ..registry import create
-
     torch.manual_seed(0)
     g = create("generator", "stacked", z_dim=8, sentence_dim=12, word_dim=10, ngf=4, cond_dim=6, base_size=8,
                num_stages=2, res_blocks=1)
@@ -157,8 +151,6 @@ def stacked_generator(batch_size: int) -> ComponentExample:
 
 def df_generator(batch_size: int) -> ComponentExample:
     """DF-GAN at 16² with an FF-Block after the 8² block."""
-    from ..registry import create
-
     torch.manual_seed(0)
     g = create("generator", "dfgan", nf=4, z_dim=8, sentence_dim=12, image_size=16, word_dim=10,
                ffblock_resolutions=[8])
@@ -168,16 +160,12 @@ def df_generator(batch_size: int) -> ComponentExample:
 
 # ---------------------------------------------------------------------------------------------- discriminators
 def stage_discriminator(batch_size: int) -> ComponentExample:
-    from ..registry import create
-
     torch.manual_seed(0)
     d = create("discriminator", "stage", image_size=16, ndf=4, sentence_dim=12)
     return ComponentExample(d, (_images(batch_size, 16), torch.randn(batch_size, 12, generator=_gen(2))))
 
 
 def df_discriminator(batch_size: int) -> ComponentExample:
-    from ..registry import create
-
     torch.manual_seed(0)
     d = create("discriminator", "dfgan", nf=4, sentence_dim=12, image_size=16)
     return ComponentExample(d, (_images(batch_size, 16), torch.randn(batch_size, 12, generator=_gen(2))))
@@ -190,10 +178,6 @@ def preset_example(name: str) -> Callable[[int], ComponentExample]:
     small DAMSM text encoder), with a batch of random reals at its output sizes."""
 
     def factory(batch_size: int) -> ComponentExample:
-        from ..ffgan import build_ffgan, preset_config
-        from ..recipes import TrainBatch
-        from ..train.smoke import smoke_overrides
-
         torch.manual_seed(0)
         gan = build_ffgan(name, **smoke_overrides(preset_config(name)))
         images = [torch.rand(batch_size, 3, s, s, generator=_gen(1)) * 2 - 1 for s in gan.image_sizes]

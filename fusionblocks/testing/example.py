@@ -2,22 +2,20 @@
 
 A component is registered with ``example=`` (a callable ``example(batch_size) -> ComponentExample``, or its
 ``"module:function"`` path); the built-in non-layer components have theirs in
-[`builtin_examples`][fusionblocks.testing.builtin_examples]. Layers keep using
-[`LayerExample`][fusionblocks.layers._example.LayerExample], which has the same fields.
+[`builtin_examples`][fusionblocks.testing.builtin_examples], and
+[`example_factory`][fusionblocks.testing.lookup.example_factory] finds the one of a registered name. Layers keep
+using [`LayerExample`][fusionblocks.layers._example.LayerExample], which has the same fields.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from ..registry import get, get_registry
-
-__all__ = ["ComponentExample", "ExampleFactory", "MissingExampleError", "example_factory", "is_builtin"]
+__all__ = ["ComponentExample", "ExampleFactory", "MissingExampleError"]
 
 
 @dataclass
@@ -47,44 +45,6 @@ ExampleFactory = Callable[[int], Any]
 
 class MissingExampleError(LookupError):
     """A registered component has no conformance example (``register(..., example=...)``)."""
-
-
-def is_builtin(kind: str, name: str) -> bool:
-    """Whether ``name`` comes from a ``fusionblocks.*`` module (built-ins must have an example)."""
-    module = getattr(get(kind, name), "__module__", "") or ""
-    return module.startswith("fusionblocks.")
-
-
-def _resolve(reference: Any) -> Callable[[int], Any]:
-    if callable(reference):
-        return reference
-    if isinstance(reference, str) and ":" in reference:
-        module, _, attr = reference.partition(":")
-        return getattr(importlib.import_module(module), attr)
-    raise TypeError(f"example: expected a callable or a 'module:function' path, got {reference!r}")
-
-
-def example_factory(kind: str, name: str) -> Callable[[int], Any]:
-    """The conformance example factory of a registered component: its ``example=`` metadata, else the built-in
-    table of [`builtin_examples`][fusionblocks.testing.builtin_examples].
-
-    Raises:
-        MissingExampleError: none is known (register the component with ``example=``).
-        KeyError: ``name`` is not registered as ``kind``.
-    """
-    meta = get_registry(kind).metadata(name)
-    if meta.get("example") is not None:
-        return _resolve(meta["example"])
-    from .builtin_examples import BUILTIN_EXAMPLES, preset_example
-
-    if (kind, name) in BUILTIN_EXAMPLES:
-        return BUILTIN_EXAMPLES[(kind, name)]
-    if kind == "model" and meta.get("config") is not None:  # every preset: shrunk by smoke_overrides
-        return preset_example(name)
-    raise MissingExampleError(
-        f"{kind} {name!r} is registered without a conformance example; register it with "
-        f"example=<callable batch_size -> ComponentExample> (see fusionblocks.testing)"
-    )
 
 
 def as_tuple(out: Any) -> tuple[torch.Tensor, ...]:

@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import safetensors.torch
 import torch
 
 from .._faults import fault_point
 from .atomic import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from .finite_state import describe_nonfinite, nonfinite_groups
 from .run_folder import clean_checkpoint_folder, free_bytes, list_checkpoints, prune_checkpoints
+from .run_lock import RunFolderLock
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -105,8 +107,6 @@ class Checkpoint:
 
 
 def _safetensors_bytes(tensors: Mapping[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
-    from safetensors.torch import save
-
     seen: set[int] = set()
     clean: dict[str, torch.Tensor] = {}
     for key, value in tensors.items():
@@ -119,14 +119,12 @@ def _safetensors_bytes(tensors: Mapping[str, torch.Tensor], metadata: dict[str, 
         if t.numel():
             seen.add(t.untyped_storage().data_ptr())
         clean[key] = t
-    return save(clean, metadata=metadata)
+    return safetensors.torch.save(clean, metadata=metadata)
 
 
 def _load_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load
-
     try:
-        return load(path.read_bytes())
+        return safetensors.torch.load(path.read_bytes())
     except Exception as exc:  # safetensors raises its own error type for corrupt headers
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
 
@@ -248,8 +246,6 @@ def save_checkpoint(
                 f"{describe_nonfinite(bad)}; nothing was written ({_latest_note(run_dir)})",
                 bad,
             )
-    from .run_lock import RunFolderLock
-
     try:
         with RunFolderLock(run_dir):
             return _write_checkpoint(Path(run_dir), root, step, name, tensors, opt_tensors, opt_structure,

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence
 
 import torch
+from einops import rearrange
+from safetensors.torch import save_file
 from torch import nn
 
 from ..losses import damsm_sentence_loss, damsm_word_loss
@@ -184,8 +186,6 @@ def _encode_negatives(
     text_encoder: nn.Module, negative_captions: Sequence[Sequence[str]], batch: int
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Encode ``K`` hard-negative captions per image into the loss functions' ``(B, K, ...)`` arguments."""
-    from einops import rearrange
-
     if isinstance(negative_captions, (str, torch.Tensor)) or len(negative_captions) != batch:
         raise ValueError(f"negative_captions: expected {batch} lists of caption strings (one list per image)")
     counts = {len(c) if isinstance(c, (list, tuple)) else -1 for c in negative_captions}
@@ -259,8 +259,6 @@ def evaluate_damsm(
 
 def _save(out_dir: str | os.PathLike, text_encoder: nn.Module, image_encoder: nn.Module, history: DAMSMHistory,
           tag: str = "") -> None:
-    from safetensors.torch import save_file
-
     os.makedirs(out_dir, exist_ok=True)
     for name, module in (("text_encoder", text_encoder), ("image_encoder", image_encoder)):
         state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}

@@ -39,6 +39,7 @@ from typing import Any, Iterator, Mapping, Sequence, Sized, cast
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 from .._faults import fault_point
 from .batches import collate_items, to_train_batch
@@ -68,7 +69,7 @@ from .grids import attention_grid, caption_grid
 from .loggers import TensorBoardLogger, TrainLogger
 from .metrics_log import MetricsLogger
 from .recipes import TrainModules
-from .resume_changes import apply_optimizer_settings, config_changes, refuse_changes
+from .resume_changes import ResumeConfigError, apply_optimizer_settings, config_changes, refuse_changes
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 from .run_lock import RunFolderLock
 from .sampler import ResumableSampler
@@ -658,8 +659,6 @@ def _optimizer_tensors(state_dict: Mapping[str, Any]) -> dict[str, torch.Tensor]
 
 def _damaged(err: CheckpointError) -> bool:
     """A checkpoint that is damaged (an older one may do), not one the current config cannot continue."""
-    from .resume_changes import ResumeConfigError
-
     return not isinstance(err, (ModelMismatchError, ResumeConfigError))
 
 
@@ -689,8 +688,6 @@ class _Progress:
     """The tqdm bar of rank 0: the latest loss terms and the images/s since ``fit`` started."""
 
     def __init__(self, trainer: Trainer, total: int) -> None:
-        from tqdm.auto import tqdm
-
         self.images_per_step = trainer.cfg.batch_size * trainer.dist.world_size
         self.bar = tqdm(total=total, initial=trainer.step, desc="train", unit="step", dynamic_ncols=True)
 
