@@ -1,4 +1,5 @@
-"""The official FF-GAN state-dict layouts (key → shape), written from spec ffgan.md §1, §2 and §11.
+"""The official FF-GAN state-dict layouts (key → shape), written from docs/ffgan.md "Architecture",
+"Discriminators" and "Parameter counts".
 
 Used by the conversion tests to fabricate "official" checkpoints: the names follow the official module tree
 (``G_NET``: ``ca_net``, ``h_net1`` = INIT_STAGE_G with ``fc`` / ``upsample1..4``, ``h_netN`` = NEXT_STAGE_G with

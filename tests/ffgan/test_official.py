@@ -18,12 +18,12 @@ from fusionblocks.models.spectral import conv2d
 
 from .official_layout import count, discriminator_layout, generator_layout, random_state
 
-# ----------------------------------------------------------------------------------------- layouts vs spec §11
+# ------------------------------------------------------------- layouts vs docs/ffgan.md "Parameter counts"
 
 
 def test_layout_tables_reproduce_the_spec_parameter_counts() -> None:
     cub = generator_layout(r_num=2)
-    assert count(cub) == 21_956_946  # as built, with the dead DM-GAN modules (spec §11.1)
+    assert count(cub) == 21_956_946  # as built, with the dead DM-GAN modules (docs/ffgan.md "Parameter counts")
     dead = count(cub) - count(generator_layout(r_num=2, dead=False))
     assert dead == 2 * 58_177
     assert count(generator_layout(r_num=3)) == 22_843_218
@@ -45,7 +45,7 @@ def test_full_size_generator_keys_and_shapes(preset: str, r_num: int) -> None:
         assert tuple(value.shape) == tuple(ours[key].shape), key
     result = gan.generator.load_state_dict(converted, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
-    # the trainable parameters are the official ones minus the dead memory modules (spec §11.1)
+    # the trainable parameters are the official ones minus the dead memory modules (docs/ffgan.md "Parameter counts")
     assert sum(p.numel() for p in gan.generator.parameters()) == count(generator_layout(r_num=r_num, dead=False))
 
 
@@ -65,7 +65,7 @@ def test_full_size_discriminator_keys_and_shapes(size: int) -> None:
     assert sum(p.numel() for p in d.parameters()) == count(layout)
 
 
-# ------------------------------------------------------------------------------------ reference forward (spec §1)
+# -------------------------------------------------------- reference forward (docs/ffgan.md "Architecture")
 
 
 def _glu(x: torch.Tensor) -> torch.Tensor:
@@ -86,7 +86,8 @@ def _up(x: torch.Tensor, p: dict, prefix: str) -> torch.Tensor:
 
 
 def official_generator_forward(p: dict, z, sent, words_bdt, ncf: int, r_num: int, branches: int):
-    """G_NET.forward in eval mode with the CA noise at zero (c = μ), as plain tensor code (spec §1.2–1.4)."""
+    """G_NET.forward in eval mode with the CA noise at zero (c = μ), as plain tensor code (docs/ffgan.md "What the
+    blocks compute")."""
     x = _glu(F.linear(sent, p["ca_net.fc.weight"], p["ca_net.fc.bias"]))
     mu, logvar = x[:, :ncf], x[:, ncf:]
     c = mu
@@ -202,7 +203,7 @@ def test_attngan_generator_keys_map_onto_the_attngan_stage_fusion() -> None:
 
 
 def official_sn_weight(w_bar: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """DM-GAN's SpectralNorm forward: one power iteration, then W̄ / (uᵀ W̄ v) (spec §2)."""
+    """DM-GAN's SpectralNorm forward: one power iteration, then W̄ / (uᵀ W̄ v) (docs/ffgan.md "Discriminators")."""
     mat = w_bar.view(w_bar.shape[0], -1)
     v = mat.t() @ u
     v = v / (v.norm() + 1e-12)

@@ -1,4 +1,4 @@
-"""Parameter counts against spec ffgan.md §11.1 (FF-GAN CUB generator) and §11.4 (DF-GAN G_Blocks)."""
+"""Parameter counts against docs/ffgan.md "Parameter counts" (FF-GAN CUB generator) and "DF-GAN" (G_Blocks)."""
 
 from __future__ import annotations
 
