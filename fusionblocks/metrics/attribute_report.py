@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..data.shapes import COLORS, POSITIONS, RELATIONS, SHAPES, SIZES
 from .attribute_judge import ATTRIBUTES, AttributeAccuracy
 
 __all__ = ["chance_levels", "attribute_table", "format_attribute_table"]
@@ -13,8 +14,6 @@ __all__ = ["chance_levels", "attribute_table", "format_attribute_table"]
 
 def chance_levels() -> dict[str, float]:
     """Accuracy of a generator that draws each attribute uniformly at random: ``1 / number of values``."""
-    from ..data.shapes import COLORS, POSITIONS, RELATIONS, SHAPES, SIZES
-
     return {"color": 1 / len(COLORS), "position": 1 / len(POSITIONS), "size": 1 / len(SIZES),
             "shape": 1 / len(SHAPES), "relation": 1 / len(RELATIONS)}
 
