@@ -48,3 +48,26 @@ def test_attngan_layout_with_and_without_pickle(tmp_path):
     test_split = CUBDataset(with_pickle, "test", base_size=32, num_scales=1)
     assert test_split.class_ids == [test[i]["class_id"] + 1 for i in range(3)]
     assert a[0]["image"].shape == (3, 32, 32) and a[0]["tokens"].dtype == torch.long
+
+
+def test_coco_layout_reads_back_with_its_captions_and_one_class_per_image(tmp_path):
+    from fusionblocks.data import COCODataset
+
+    train, test = _shapes("train", 4), _shapes("test", 2)
+    root = write_attngan_layout(tmp_path / "coco", train, test, dataset="coco")
+    assert (root / "images" / "COCO_train2014_000000000003.jpg").is_file() and not (root / "CUB_200_2011").exists()
+    assert (root / "images" / "COCO_val2014_000000000001.jpg").is_file()  # AttnGAN's COCO test split is val2014
+    assert not (root / "train" / "class_info.pickle").exists()
+    coco = COCODataset(root, "train", base_size=32, num_scales=1, random_transform=False, captions_per_image=3)
+    assert [coco.captions(i) for i in range(4)] == [train.captions(i) for i in range(4)]
+    assert coco.class_ids == [0, 1, 2, 3]  # without class_info.pickle every image is its own class
+    held_out = COCODataset(root, "test", base_size=32, num_scales=1, random_transform=False, captions_per_image=3)
+    assert [held_out.captions(i) for i in range(2)] == [test.captions(i) for i in range(2)]
+    # each key holds its own picture (JPEG, so compared by nearest neighbour rather than exactly)
+    for read, written in ((coco, train), (held_out, test)):
+        distance = torch.stack([torch.stack([(read[i]["image"] - written[j]["image"]).abs().mean()
+                                             for j in range(len(written))]) for i in range(len(read))])
+        assert distance.argmin(1).tolist() == list(range(len(read))), distance
+    assert dataset_vocabulary("coco", root).source.endswith("captions.pickle")
+    with pytest.raises(ValueError, match="dataset"):
+        write_attngan_layout(tmp_path / "x", train, test, dataset="flowers")
