@@ -188,8 +188,18 @@ class InceptionFeatureExtractor(nn.Module):
 
         state = load_inception_state_dict(weights) if weights is not None else None
         classes = int(state["fc.weight"].shape[0]) if state is not None else int(num_classes)
-        self.model = timm.create_model("inception_v3", pretrained=False, num_classes=classes, aux_logits=False)
-        if state is not None:
+        if state is None:
+            self.model = timm.create_model("inception_v3", pretrained=False, num_classes=classes, aux_logits=False)
+            _reinit_random(self.model, seed=random_seed)
+        else:
+            # The weights overwrite every entry: skip timm's (slow, ~5 s) random initialisation. The storage is
+            # then uninitialised memory, so every entry must be loaded (BatchNorm counters start at 0), or we raise.
+            with torch.device("meta"):
+                model = timm.create_model("inception_v3", pretrained=False, num_classes=classes, aux_logits=False)
+            self.model = model.to_empty(device="cpu")
+            for name, buffer in self.model.named_buffers():
+                if name.endswith("num_batches_tracked"):
+                    buffer.zero_()
             missing, unexpected = self.model.load_state_dict(state, strict=False)
             missing = [k for k in missing if not k.endswith("num_batches_tracked")]
             if missing or unexpected:
@@ -198,8 +208,6 @@ class InceptionFeatureExtractor(nn.Module):
                     f"{'...' if len(missing) > 5 else ''}, "
                     f"unexpected {list(unexpected)[:5]}{'...' if len(unexpected) > 5 else ''}"
                 )
-        else:
-            _reinit_random(self.model, seed=random_seed)
         self.model.eval()
         self.model.requires_grad_(False)
         self.num_classes = classes

@@ -7,6 +7,8 @@ torchvision reference are built once per module.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -191,3 +193,17 @@ def test_bad_weights_and_inputs(encoder, official_state) -> None:
         DAMSMImageEncoder(embed_dim=0)
     with pytest.raises(FileNotFoundError, match="path_or_state_dict"):
         load_damsm_image_encoder("/nonexistent/image_encoder200.pth")
+
+
+def test_weights_lacking_one_backbone_tensor_are_refused(torchvision_inception, official_state) -> None:
+    """Given weights, the backbone is built without memory of its own (meta device, then empty storage), so every
+    tensor must come from the weights: one missing entry is an error naming it, never uninitialised memory."""
+    imagenet = torchvision_inception.state_dict()
+    projections = {k: v for k, v in official_state.items() if k.startswith("emb_")}
+    for dropped in ("Mixed_6e.branch_pool.bn.running_var", "Conv2d_1a_3x3.conv.weight"):
+        with pytest.raises(ValueError, match=rf"backbone_weights: .*{re.escape(dropped)}"):
+            DAMSMImageEncoder(weights=projections, backbone_weights={k: v for k, v in imagenet.items() if k != dropped})
+    whole = {k: v for k, v in official_state.items() if k != "Mixed_6e.branch_pool.bn.running_var"}
+    assert len(whole) == len(official_state) - 1
+    with pytest.raises(ValueError, match=r"Mixed_6e\.branch_pool\.bn\.running_var"):
+        DAMSMImageEncoder(weights=whole)

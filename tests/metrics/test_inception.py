@@ -83,6 +83,19 @@ def test_checkpoint_files_load_and_select_the_block_variant(random_inception, tm
     torch.testing.assert_close(plain(images).pool, timm_pool, rtol=1e-5, atol=1e-5)
 
 
+def test_given_weights_fill_every_entry_and_one_missing_entry_is_refused(random_inception):
+    """With weights the network is built without memory of its own (meta device, then empty storage): every entry
+    must come from the weights, so a state dict lacking a single tensor is refused rather than leaving garbage."""
+    state = {k: v for k, v in random_inception.model.state_dict().items() if "num_batches" not in k}
+    loaded = InceptionFeatureExtractor(state)
+    for key, value in loaded.model.state_dict().items():
+        expected = state.get(key, torch.zeros((), dtype=torch.long))  # BatchNorm counters start at 0
+        assert torch.equal(value, expected), key
+    for dropped in ("Mixed_7c.branch_pool.bn.running_var", "fc.bias", "Conv2d_1a_3x3.conv.weight"):
+        with pytest.raises(ValueError, match=dropped.replace(".", r"\.")):
+            InceptionFeatureExtractor({k: v for k, v in state.items() if k != dropped})
+
+
 def test_torchvision_style_state_dict_with_aux_logits_is_accepted():
     state = {"AuxLogits.fc.weight": torch.zeros(1000, 768), "fc.weight": torch.zeros(1000, 2048), "x": torch.zeros(1)}
     cleaned = load_inception_state_dict(state)
