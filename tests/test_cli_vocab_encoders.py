@@ -111,6 +111,16 @@ def test_pretrained_encoders_are_recorded_with_their_hashes(folder, tmp_path, ca
     assert f"pre-trained from {text_w} (sha256 {file_sha256(text_w)[:16]})" in out
 
 
+def test_damsm_pretraining_with_a_batch_larger_than_the_data_is_a_one_line_error(folder, tmp_path, capsys):
+    args = ["pretrain-damsm", "--preset", "tiny64", *SMALL, "--set", "data.dataset=folder", "--data", str(folder),
+            "--steps", "1", "--out", str(tmp_path / "d")]
+    args[args.index("--batch-size") + 1] = "9"  # the folder has 8 images
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--batch-size: 9 is more than the 8 items" in err, err
+    assert not (tmp_path / "d").exists()
+
+
 def test_damsm_pretraining_refuses_a_random_inception_backbone(tmp_path, capsys):
     args = ["pretrain-damsm", "--preset", "cub256", "--set", "data.dataset=captioned_shapes", "--steps", "1",
             "--out", str(tmp_path / "d"), "--device", "cpu", "--no-progress"]
@@ -163,3 +173,38 @@ def test_convert_the_released_damsm_encoders_for_training(tmp_path, capsys):
     assert Vocabulary.load(out / "vocabulary.json").itos == words
     assert main(["convert", "--out", str(out)]) == 2
     assert "--text-encoder" in capsys.readouterr().err
+
+
+def test_converting_an_official_run_without_its_image_encoder_leaves_none_rather_than_a_random_one(tmp_path, capsys):
+    """A converted run gets no image encoder unless one is given: a random Inception would score `eval`'s DAMSM
+    R-precision without a word; now rprec asks for the encoder instead."""
+    import pickle
+
+    import torch
+    from ffgan.official_layout import generator_layout, random_state  # tests/ffgan helper
+
+    words = ["<end>", "a", "small", "red", "bird"]
+    pickle_path = tmp_path / "captions.pickle"
+    with open(pickle_path, "wb") as f:
+        pickle.dump([[[1, 2, 3, 4]], [[1, 4]], dict(enumerate(words)), {w: i for i, w in enumerate(words)}], f,
+                    protocol=2)
+    text = {"encoder.weight": torch.randn(len(words), 300)}
+    for suffix in ("", "_reverse"):
+        text[f"rnn.weight_ih_l0{suffix}"] = torch.randn(512, 300) * 0.05
+        text[f"rnn.weight_hh_l0{suffix}"] = torch.randn(512, 128) * 0.05
+        text[f"rnn.bias_ih_l0{suffix}"] = torch.zeros(512)
+        text[f"rnn.bias_hh_l0{suffix}"] = torch.zeros(512)
+    torch.save(text, tmp_path / "text_encoder200.pth")
+    torch.save(random_state(generator_layout(ngf=4, acm_hidden=8), seed=1), tmp_path / "netG_epoch_650.pth")
+    run = tmp_path / "official"
+    assert main(["convert", "--preset", "cub256", "--set", "model.ngf=4", "--generator",
+                 str(tmp_path / "netG_epoch_650.pth"), "--text-encoder", str(tmp_path / "text_encoder200.pth"),
+                 "--captions-pickle", str(pickle_path), "--out", str(run)]) == 0
+    assert "no DAMSM image encoder" in capsys.readouterr().out
+    ck = load_checkpoint(run)
+    assert "image_encoder" not in ck.tensors and ck.config["image"]["encoder"] is None
+    (tmp_path / "captions.txt").write_text("a small red bird\n")
+    assert main(["eval", "--checkpoint", str(run), "--metrics", "rprec", "--captions", str(tmp_path / "captions.txt"),
+                 "--num-samples", "2", "--batch-size", "2", "--device", "cpu", "--out",
+                 str(tmp_path / "eval.json")]) == 2
+    assert "image_encoder" in capsys.readouterr().err

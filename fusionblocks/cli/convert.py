@@ -2,9 +2,11 @@
 AttnGAN/DM-GAN DAMSM encoders alone → safetensors files for training.
 
 With ``--generator``, the result loads with ``fusionblocks sample --checkpoint OUT`` (and ``eval``) when the DAMSM
-text encoder and the vocabulary (``captions.pickle``) are given too. Without it, the DAMSM encoders are converted to
-``OUT/text_encoder.safetensors`` / ``OUT/image_encoder.safetensors`` (+ ``OUT/vocabulary.json`` from the pickle),
-the layout ``fusionblocks pretrain-damsm`` writes, for ``--set text.weights=OUT/text_encoder.safetensors``.
+text encoder and the vocabulary (``captions.pickle``) are given too; without ``--image-encoder`` the run has no image
+encoder (``eval``'s DAMSM R-precision then asks for one; the other metrics do not need it). Without ``--generator``,
+the DAMSM encoders are converted to ``OUT/text_encoder.safetensors`` / ``OUT/image_encoder.safetensors``
+(+ ``OUT/vocabulary.json`` from the pickle), the layout ``fusionblocks pretrain-damsm`` writes, for
+``--set text.weights=OUT/text_encoder.safetensors``.
 Examples:
 
     fusionblocks convert --preset cub256 --generator netG_epoch_650.pth --text-encoder text_encoder200.pth \\
@@ -61,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         overrides["text.vocabulary"] = args.captions_pickle
     if args.image_encoder:
         overrides["image.weights"] = args.image_encoder
+    elif "image.weights" not in overrides:
+        # no DAMSM image-encoder weights: no image encoder (a random one would make `eval`'s rprec meaningless)
+        overrides.setdefault("image.encoder", None)
     config = resolve_config(args.preset, overrides)
     out = Path(args.out)
     generator_sd = load_official(args.generator, "generator")
@@ -96,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     }
     path = save_checkpoint(out, 0, tensors=tensors, state=state, config=config_to_dict(config))
     print(f"converted -> {path}")
+    if gan.image_encoder is None and config.image.encoder is None and not args.image_encoder:
+        print("note: no --image-encoder, so the run has no DAMSM image encoder (eval's rprec needs one)")
     return 0
 
 

@@ -18,6 +18,7 @@ a torchvision ``inception_v3_google-*.pth`` or a timm checkpoint); nothing is do
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sized
 
 from ._common import add_device_args, apply_threads, non_negative_int, plain_text, positive_float, positive_int
 
@@ -83,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True,
                         num_workers=args.num_workers, collate_fn=collate_captions,
                         generator=torch.Generator().manual_seed(args.seed))
+    if len(loader) == 0:
+        items = f"the {len(dataset)} items" if isinstance(dataset, Sized) else "the items"
+        raise ValueError(f"--batch-size: {args.batch_size} is more than {items} of the dataset (incomplete batches "
+                         "are dropped); give a smaller --batch-size")
     bar = None
     if not args.no_progress:
         bar = tqdm(total=args.steps or args.epochs * len(loader), desc="damsm", unit="step", dynamic_ncols=True)
