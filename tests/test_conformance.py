@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from fusionblocks.registry import get_registry, list_components
@@ -17,8 +18,11 @@ from fusionblocks.testing import (
     ConformanceError,
     MissingExampleError,
     check_component,
+    check_discriminator,
     check_generator,
+    check_image_encoder,
     check_loss,
+    check_model,
     check_text_encoder,
     is_builtin,
 )
@@ -97,6 +101,47 @@ class _NaNLoss(nn.Module):
         return _Out(loss=(x * float("nan")).sum())
 
 
+class _BatchMixingImageEncoder(nn.Module):
+    """A broken image encoder: its code depends on the other images of the batch (even in eval mode)."""
+
+    embed_dim = 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, images):
+        regions = F.adaptive_avg_pool2d(self.conv(images), 2)
+        code = regions.mean((2, 3))
+        return regions, code - code.mean(0, keepdim=True)
+
+
+class _WrongCaptionIgnored(nn.Module):
+    """A broken discriminator: its mismatched-caption logits score the true caption."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.joint, self.plain = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4 + 6, 1), nn.Linear(4, 1)
+
+    def forward(self, images, sentence=None, wrong_sentence=None):
+        from fusionblocks.models import DiscriminatorOutput
+
+        f = self.conv(images).mean((2, 3))
+        cond = self.joint(torch.cat([f, sentence], 1)).squeeze(1) if sentence is not None else None
+        wrong = self.joint(torch.cat([f, sentence], 1)).squeeze(1) if wrong_sentence is not None else None
+        return DiscriminatorOutput(features=f[:, :, None, None], cond=cond, uncond=self.plain(f).squeeze(1),
+                                   wrong=wrong)
+
+
+def _unfrozen_tiny64(batch_size: int) -> ComponentExample:
+    """A broken model: its text encoder is left trainable."""
+    from fusionblocks.testing.builtin_examples import preset_example
+
+    example = preset_example("tiny64")(batch_size)
+    example.module.text_encoder.requires_grad_(True)
+    return example
+
+
 def _register(kind: str, name: str, obj, example) -> None:
     get_registry(kind).register(name, obj, example=example)
 
@@ -112,6 +157,13 @@ def test_checks_catch_broken_components() -> None:
          check_generator, "noise"),
         ("loss", "test.nan_loss", _NaNLoss,
          lambda b: ComponentExample(_NaNLoss(), (torch.randn(b, 2, requires_grad=True),)), check_loss, "NaN"),
+        ("image_encoder", "test.batch_mixing", _BatchMixingImageEncoder,
+         lambda b: ComponentExample(_BatchMixingImageEncoder(), (torch.rand(b, 3, 8, 8) * 2 - 1,)),
+         check_image_encoder, "batch of one"),
+        ("discriminator", "test.wrong_ignored", _WrongCaptionIgnored,
+         lambda b: ComponentExample(_WrongCaptionIgnored(), (torch.rand(b, 3, 8, 8) * 2 - 1, torch.randn(b, 6))),
+         check_discriminator, "wrong-caption"),
+        ("model", "test.unfrozen", lambda **kw: None, _unfrozen_tiny64, check_model, "frozen"),
     ]
     for kind, name, obj, example, check, message in cases:
         _register(kind, name, obj, example)
