@@ -197,7 +197,7 @@ def test_converting_an_official_run_without_its_image_encoder_leaves_none_rather
     torch.save(text, tmp_path / "text_encoder200.pth")
     torch.save(random_state(generator_layout(ngf=4, acm_hidden=8), seed=1), tmp_path / "netG_epoch_650.pth")
     run = tmp_path / "official"
-    assert main(["convert", "--preset", "cub256", "--set", "model.ngf=4", "--generator",
+    assert main(["convert", "--preset", "cub256", "--set", "model.ngf=4", "--set", "model.ndf=4", "--generator",
                  str(tmp_path / "netG_epoch_650.pth"), "--text-encoder", str(tmp_path / "text_encoder200.pth"),
                  "--captions-pickle", str(pickle_path), "--out", str(run)]) == 0
     assert "no DAMSM image encoder" in capsys.readouterr().out

@@ -15,9 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 #: How the commands of the real-data pages are made small: the official presets get these widths and the smallest
 #: image size their three stages allow (the encoders, recipe and loss weights stay the preset's).
 SMALL_PRESET_SETS = ("model.ngf=4", "model.ndf=4", "model.image_size=32")
+#: ``tiny64`` keeps its sizes (the pages' reference statistics and samples are 64 px); only its widths shrink.
+SMALL_WIDTHS = ("model.ngf=4", "model.ndf=4")
 #: The width of the stand-in official generator. An official generator is 256 px whatever its width, so `convert`
-#: gets only this width (``--set model.ngf=4``), not the smaller image size.
+#: gets only the widths (``CONVERT_SETS``: this one, and the small discriminators it builds when given none), not the
+#: smaller image size.
 OFFICIAL_NGF = 4
+CONVERT_SETS = (f"model.ngf={OFFICIAL_NGF}", "model.ndf=4")
 #: The DAMSM Inception encoder sees 75² inputs instead of 299² (the smallest Inception-v3 takes): same network and
 #: weights, 16× less work.
 SMALL_INCEPTION_INPUT = 75

@@ -1,12 +1,12 @@
 """The tutorials' commands run as written.
 
 Every ```bash block of the getting-started page and of every tutorial is marked ``<!-- cli-test -->`` and executed
-here command by command through ``fusionblocks.cli.main`` (after the page's runnable Python blocks before it, in page
-order, in one temporary folder). Only sizes are made small: ``--steps``, ``--batch-size``, ``--num``,
+here command by command through ``fusionblocks.cli.main`` (after the page's runnable Python blocks before it, in
+page order, in one temporary folder). Only sizes are made small: ``--steps``, ``--batch-size``, ``--num``,
 ``--num-samples`` and ``--epochs`` get small values (``ADDED``: a ``train`` without ``--steps`` trains 2 steps, a
-``--resume`` one more; ``stats`` reads 8 images), the official presets get ``_standins.SMALL_PRESET_SETS`` widths
-(``convert``: the stand-in generator's width), the Inception networks see 75² inputs instead of 299², and every run
-is pinned to one CPU thread (no data-loader workers).
+``--resume`` one more; ``stats`` reads 8 images), the presets get small widths (``SMALL_PRESETS``; the official ones
+also their smallest image size; ``convert`` the widths only), the Inception networks see 75² inputs instead of 299²,
+and every run is pinned to one CPU thread (no data-loader workers).
 
 What a page assumes its reader already has (a CUB or COCO folder, the released DAMSM encoders, Inception weights, an
 official generator, a finished run) is put where the page expects it by the page's stand-in function (small random
@@ -45,7 +45,9 @@ ADDED = {"train": {"--steps": "2", "--batch-size": "4"}, "pretrain-damsm": {"--b
          "stats": {"--num": "8"}}
 RESUMED = {"train": {"--steps": "3"}}
 PINNED = {"train", "pretrain-damsm", "sample", "eval", "stats"}
-SMALL_PRESETS = {"cub256", "coco256"}
+#: ``--set`` values that shrink a preset's networks (for the commands that build them).
+SMALL_PRESETS = {"cub256": standins.SMALL_PRESET_SETS, "coco256": standins.SMALL_PRESET_SETS,
+                 "tiny64": standins.SMALL_WIDTHS}
 #: Lines of tutorial bash blocks that are not fusionblocks commands, and why no test runs them as written.
 NOT_RUN = {
     "make demo": "creates a virtualenv (network) and trains for minutes; what it runs, `python -m fusionblocks.demo`, "
@@ -120,8 +122,9 @@ def small(argv: tuple[str, ...] | list[str]) -> list[str]:
     for flag, value in (RESUMED if resuming else ADDED).get(command, {}).items():
         if flag not in out:
             out += [flag, value]
-    if "--preset" in out and out[out.index("--preset") + 1] in SMALL_PRESETS:
-        sets = (f"model.ngf={standins.OFFICIAL_NGF}",) if command == "convert" else standins.SMALL_PRESET_SETS
+    preset = out[out.index("--preset") + 1] if "--preset" in out else None
+    if preset in SMALL_PRESETS and command in ("train", "pretrain-damsm", "convert"):
+        sets = standins.CONVERT_SETS if command == "convert" else SMALL_PRESETS[preset]
         out += [x for setting in sets for x in ("--set", setting)]
     if command in PINNED:
         out += ["--device", "cpu", "--threads", "1"]
@@ -143,8 +146,10 @@ def test_command_extraction() -> None:
         "train", "--preset", "cub256", "--batch-size", "4", "--steps", "2", *sets,
         "--device", "cpu", "--threads", "1", "--no-progress", "--num-workers", "0"]
     assert small(["train", "--out", "r", "--resume"])[:6] == ["train", "--out", "r", "--resume", "--steps", "3"]
+    tiny = small(["train", "--preset", "tiny64"])
+    assert "model.ngf=4" in tiny and not any(a.startswith("model.image_size") for a in tiny)
     assert small(["convert", "--preset", "cub256", "--out", "r"]) == [
-        "convert", "--preset", "cub256", "--out", "r", "--set", f"model.ngf={standins.OFFICIAL_NGF}"]
+        "convert", "--preset", "cub256", "--out", "r", *[x for c in standins.CONVERT_SETS for x in ("--set", c)]]
     assert small(["stats", "data", "--out", "x.npz"])[4:6] == ["--num", "8"]
     with pytest.raises(AssertionError, match="python"):
         commands("python train.py\n")
@@ -241,6 +246,7 @@ def _check_multi_gpu(folder: Path) -> None:
 
     cub = _checkpoint(folder / "runs" / "ffgan_cub")
     assert cub.config["name"] == "cub256" and cub.step == 3  # two steps, then one more after `--resume`
+    assert [h["step"] for h in cub.state["resume_history"]] == [2]  # continued from step 2, not started again
     released = folder / "DAMSMencoders" / "bird" / "text_encoder200.pth"
     assert cub.state["provenance"]["text_encoder"]["weights_sha256"] == file_sha256(released)
     ddp = _checkpoint(folder / "runs" / "ddp_cpu")
