@@ -14,7 +14,8 @@ Usage::
     python benchmarks/damsm_sweep.py --settings old,new --seeds 0,1,2
 
 Writes ``--out`` (default ``runs/damsm_sweep``): ``results.json`` (every number, the command, the settings) and
-``results.md`` (mean ± sd over seeds per setting).
+``results.md`` (mean ± sd over seeds per setting), and one ``runs/<setting>_seed<seed>.json`` per finished run,
+which a later invocation with the same ``--out`` reuses (an interrupted sweep resumes where it stopped).
 """
 
 from __future__ import annotations
@@ -180,7 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict[str, Any]]] = {}
     for name in args.setting_names:
         for seed in args.seed_list:
-            run = run_setting(SETTINGS[name], seed, args.quick)
+            piece = out / "runs" / f"{name}_seed{seed}.json"
+            if piece.is_file():  # finished by an earlier (interrupted) invocation with the same settings
+                run = json.loads(piece.read_text())
+                if run.get("setting") != SETTINGS[name].__dict__ or run.get("quick") != args.quick:
+                    raise SystemExit(f"--out: {piece} was made with other settings; use another --out")
+            else:
+                run = run_setting(SETTINGS[name], seed, args.quick)
+                run.update(setting=SETTINGS[name].__dict__, quick=args.quick)
+                piece.parent.mkdir(parents=True, exist_ok=True)
+                tmp = piece.with_suffix(".tmp")
+                tmp.write_text(json.dumps(run, indent=2, default=str, allow_nan=True) + "\n")
+                tmp.replace(piece)
             results.setdefault(name, []).append(run)
             probe = run["probe"]["sentence"]
             print(f"[sweep] {name} seed {seed}: " + ", ".join(f"{a} {probe[a]:.0%}" for a in ATTRIBUTES)

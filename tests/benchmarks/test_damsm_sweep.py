@@ -25,6 +25,21 @@ def test_quick_sweep_writes_results(tmp_path, capsys):
     table = (tmp_path / "results.md").read_text()
     assert "| `new` |" in table and "±" in table
 
+    # an interrupted sweep resumes: finished runs are read back, not trained again
+    piece = tmp_path / "runs" / "new_seed1.json"
+    assert piece.is_file()
+    marked = json.loads(piece.read_text())
+    marked["cpu_seconds"] = 12345.0
+    piece.write_text(json.dumps(marked))
+    assert damsm_sweep.main(["--quick", "--settings", "new", "--seeds", "1", "--out", str(tmp_path)]) == 0
+    again = json.loads((tmp_path / "results.json").read_text())
+    assert again["results"]["new"][0]["cpu_seconds"] == 12345.0
+    # a piece made with other settings is refused, not mixed in
+    marked["setting"]["steps"] = 1
+    piece.write_text(json.dumps(marked))
+    with pytest.raises(SystemExit, match="other settings"):
+        damsm_sweep.main(["--quick", "--settings", "new", "--seeds", "1", "--out", str(tmp_path)])
+
 
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
