@@ -195,9 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         probe = probe_text_features(gan.text_encoder, gan.image_encoder, resolution=size, relation_scenes=20,
                                     seed=args.seed)
-        print(f"[demo] text features on held-out captions ({time.perf_counter() - t:.0f} s): linear probe of the "
-              f"sentence / mean word vectors, and R-precision of the true caption against one-attribute changes "
-              f"(relation: not trained, the demo's images hold one object)\n{_indent(probe.format())}", flush=True)
+        print(f"[demo] text features on held-out captions ({time.perf_counter() - t:.0f} s; see docs/text-features.md)"
+              f"\n{_indent(probe.format())}", flush=True)
 
     # 2. GAN training
     test_set = CaptionedShapes(resolution=size, split="test", seed=args.seed, size=max(args.heldout, 8),
@@ -240,9 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         table = attribute_table(verdict, real)
         summary["attributes"] = {"heldout_captions": len(heldout), "table": table, "generated": verdict.to_dict(),
                                  "judge_on_real": real.to_dict(), "judge": judge.judge_info}
-        print(f"[demo] attribute judge on {len(heldout)} held-out captions at {size}x{size} (each attribute over "
-              f"the captions that state it; 'judge on real' = the judge on real images of that size)\n"
-              f"{_indent(format_attribute_table(table))}", flush=True)
+        print(f"[demo] attribute judge on {len(heldout)} held-out captions at {size}x{size} (correct / stating; "
+              f"judge on real: on real {size}x{size} images)\n{_indent(format_attribute_table(table))}", flush=True)
     wall = time.perf_counter() - t0
     summary["wall_seconds"] = wall
     (out / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, default=str, allow_nan=False) + "\n")
