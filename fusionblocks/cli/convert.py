@@ -122,7 +122,8 @@ def _convert_encoders(args: argparse.Namespace) -> int:
     written = []
     modules: dict[str, Any] = {}
     if args.text_encoder:
-        modules["text_encoder"] = load_damsm_text_encoder(args.text_encoder, vocabulary=vocabulary, max_words=None)
+        modules["text_encoder"] = load_damsm_text_encoder(args.text_encoder, vocabulary=vocabulary, max_words=None,
+                                                            argument="--text-encoder")
     if args.image_encoder:
         from ..image.damsm_convert import convert_damsm_image_state_dict
         from ..state_dict_io import read_state_dict

@@ -60,6 +60,8 @@ def load_damsm_text_encoder(
     vocabulary: Vocabulary | None = None,
     max_words: int | None = 18,
     freeze: bool = True,
+    *,
+    argument: str = "path_or_state_dict",
 ) -> DAMSMTextEncoder:
     """Build a [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder] from an official
     ``text_encoder*.pth`` (or our own state dict).
@@ -73,6 +75,7 @@ def load_damsm_text_encoder(
             encode strings. Its size must match the embedding.
         max_words: Length cap (see [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder]).
         freeze: Return the encoder frozen (eval mode, no gradients), as GAN training uses it.
+        argument: The name errors give the weights by (e.g. ``"text.weights"`` for a config key).
 
     Raises:
         ValueError: the weights are not a DAMSM LSTM text encoder, or the vocabulary size disagrees.
@@ -80,7 +83,7 @@ def load_damsm_text_encoder(
     Shapes:
         See [`DAMSMTextEncoder`][fusionblocks.text.damsm_bilstm.DAMSMTextEncoder].
     """
-    state = convert_damsm_text_state_dict(read_state_dict(path_or_state_dict, "path_or_state_dict"))
+    state = convert_damsm_text_state_dict(read_state_dict(path_or_state_dict, argument))
     vocab_size, embedding_dim = state["embedding.weight"].shape
     hidden_dim = 2 * state["lstm.weight_hh_l0"].shape[1]
     if vocabulary is not None and len(vocabulary) != vocab_size:

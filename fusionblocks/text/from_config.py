@@ -29,7 +29,8 @@ def damsm_text_encoder_from_config(config: Any, *, vocabulary: Vocabulary | None
     """
     tc = config.text
     if tc.weights is not None:
-        return load_damsm_text_encoder(tc.weights, vocabulary=vocabulary, max_words=tc.max_words, freeze=True)
+        return load_damsm_text_encoder(tc.weights, vocabulary=vocabulary, max_words=tc.max_words, freeze=True,
+                                        argument="text.weights")
     vocab_size = len(vocabulary) if vocabulary is not None else tc.vocab_size
     if vocab_size is None:
         raise ValueError(

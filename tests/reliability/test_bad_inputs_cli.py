@@ -114,7 +114,7 @@ FILES: list[Row] = [  # missing, corrupt, hostile files: each one is refused wit
     ("hostile .pth generator", ["convert", "--generator", "{w}/evil.pth", "--out", "{w}/c"], "evil.pth"),
     ("missing .pth generator", ["convert", "--generator", "{w}/nope.pth", "--out", "{w}/c"], "nope.pth"),
     ("corrupt text weights", ["train", *TINY, "--steps", "1", "--out", "{w}/r", "--set", "text.weights={w}/bad.pth"],
-     "bad.pth"),
+     "text.weights: "),
     ("corrupt image weights", ["train", *TINY, "--steps", "1", "--out", "{w}/r",
                                "--set", "image.weights={w}/bad.safetensors"], "bad.safetensors"),
     ("corrupt captions pickle", ["train", *TINY, "--steps", "1", "--out", "{w}/r",
