@@ -90,9 +90,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="extra tiny64 config overrides")
-    p.add_argument("--threads", default="auto",
-                   help="torch intra-op threads: a number, or auto (all cores, but 1 when the machine is already busy: "
-                        "on an oversubscribed CPU each multi-threaded op waits for its threads, ~5-8x slower)")
+    p.add_argument("--threads", default="1",
+                   help="torch intra-op threads (default 1: the run, and so every printed figure, is then the same "
+                        "on every machine; the tiny model fits the budget on one core). A number, or auto (all "
+                        "cores, but 1 when the machine is already busy)")
     p.add_argument("--no-judge", action="store_true", help="skip the attribute judge")
     p.add_argument("--no-probe", action="store_true", help="skip the text-feature probe after DAMSM pre-training")
     p.add_argument("--no-progress", action="store_true")
