@@ -13,7 +13,7 @@ from .._precision import PRECISIONS
 __all__ = [
     "plain_text", "add_device_args", "apply_threads", "read_captions", "positive_int", "non_negative_int",
     "positive_float",
-    "writable_file", "check_folder_path",
+    "writable_file", "check_folder_path", "config_source",
 ]
 
 
@@ -28,6 +28,14 @@ def plain_text(doc: str | None) -> str:
     text = _CROSS_REF.sub(r"\1", _ROLE.sub(r"\1", _LITERAL.sub(r"\1", doc or "")))
     text = re.sub(r"`([^`]+)`", r"\1", text)
     return re.sub(r"::$", ":", text, flags=re.MULTILINE)
+
+
+def config_source(text: str) -> str:
+    """argparse type of ``--config``: a YAML file or a preset name; a folder is a usage error (exit 2) instead of
+    an unknown-preset message."""
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; expected a YAML config file or a preset name")
+    return text
 
 
 def _integer(text: str) -> int:

@@ -20,7 +20,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sized
 
-from ._common import add_device_args, apply_threads, non_negative_int, plain_text, positive_float, positive_int
+from ._common import (
+    add_device_args,
+    apply_threads,
+    config_source,
+    non_negative_int,
+    plain_text,
+    positive_float,
+    positive_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset")
-    src.add_argument("--config")
+    src.add_argument("--config", type=config_source, help="YAML config file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--steps", type=positive_int, help="optimiser steps")
     p.add_argument("--epochs", type=positive_int, help="passes over the dataset (official: 600 CUB, 120 COCO)")

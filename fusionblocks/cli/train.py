@@ -22,7 +22,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import add_device_args, apply_threads, check_folder_path, non_negative_int, plain_text, positive_int
+from ._common import (
+    add_device_args,
+    apply_threads,
+    check_folder_path,
+    config_source,
+    non_negative_int,
+    plain_text,
+    positive_int,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", help="preset name (see: fusionblocks list model)")
-    src.add_argument("--config", help="YAML config file")
+    src.add_argument("--config", type=config_source, help="YAML config file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.batch_size=8 (repeatable)")
     p.add_argument("--steps", type=positive_int,
