@@ -1,11 +1,12 @@
-"""Why does DAMSM pre-training on CaptionedShapes lose shape and position? A sweep of pre-training settings, each
-scored by the text-feature probe (``fusionblocks.metrics.text_probe``) on held-out captions.
+"""Why does DAMSM pre-training on CaptionedShapes lose shape, position and relations? A sweep of pre-training
+settings, each scored by the text-feature probe (``fusionblocks.metrics.text_probe``) on held-out captions.
 
 Every setting pre-trains the demo's small DAMSM encoders (BiLSTM text encoder, small CNN image encoder, 32 px,
-one-object CaptionedShapes) from the same initialisation per seed, then probes them: a linear probe of the
+CaptionedShapes) from the same initialisation per seed, then probes them: a linear probe of the
 sentence vectors per attribute, and the DAMSM R-precision of the true caption against every caption that
 changes one attribute. The settings vary one cause at a time: training steps, same-class masking, hard
-negatives, batch size and region-grid size.
+negatives, batch size, region-grid size, two-object scenes, the image code's pooling and mirrored-relation
+negatives.
 
 Usage::
 
@@ -27,12 +28,13 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 
-#: What each setting changes relative to the demo's encoders (1500 steps, batch 32, 4 hard negatives, no masking).
+#: What each setting changes relative to ``new`` (1500 steps, batch 32, 4 hard negatives, no masking, one-object
+#: scenes, average-pooled image code).
 @dataclass(frozen=True)
 class Setting:
     """One pre-training configuration of the sweep."""
@@ -44,6 +46,8 @@ class Setting:
     batch_size: int = 32
     region_size: int = 8
     max_objects: int = 1
+    code_pooling: str = "mean"
+    mirror_negatives: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -54,15 +58,31 @@ SETTINGS: dict[str, Setting] = {
     "unmasked": Setting("300 steps, no same-class masking, no hard negatives", steps=300, hard_negatives=0),
     "unmasked_long": Setting("1500 steps, no same-class masking, no hard negatives", hard_negatives=0),
     "hard": Setting("300 steps, no masking, 4 hard negatives", steps=300),
-    "new": Setting("the demo now: 1500 steps, no masking, 4 hard negatives"),
+    "new": Setting("1500 steps, no masking, 4 hard negatives (one-object scenes)"),
     "new_masked": Setting("as new, with same-class masking", mask_same_class=True),
     "new_batch64": Setting("as new, batch 64", batch_size=64),
     "new_region4": Setting("as new, a 4x4 region grid (8x8 px regions)", region_size=4),
     "new_two": Setting("as new, on one- and two-object scenes (relations too)", max_objects=2),
     "new_two_long": Setting("as new_two, 3000 steps", max_objects=2, steps=3000),
+    "two_flat": Setting("as new_two, image code from the flattened last stage", max_objects=2,
+                        code_pooling="flatten"),
+    "two_mirror": Setting("as new_two, the mirrored caption as first hard negative", max_objects=2,
+                          mirror_negatives=True),
+    "rel": Setting("the demo now: as new_two, flattened image code and mirrored-caption negatives", max_objects=2,
+                   code_pooling="flatten", mirror_negatives=True),
 }
 
 ATTRIBUTES = ("color", "size", "shape", "position", "relation")
+
+
+def _same_setting(stored: Any, setting: Setting) -> bool:
+    """Whether a finished piece was made with ``setting`` (its description aside); fields added to ``Setting`` after
+    the piece was written count at their defaults (which is what the piece ran with)."""
+    if not isinstance(stored, dict):
+        return False
+    defaults = {f.name: f.default for f in fields(Setting) if f.default is not MISSING}
+    wanted = {k: v for k, v in setting.__dict__.items() if k != "description"}
+    return {k: v for k, v in {**defaults, **stored}.items() if k != "description"} == wanted
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -104,15 +124,17 @@ def run_setting(setting: Setting, seed: int, quick: bool) -> dict[str, Any]:
     steps = 3 if quick else setting.steps
     batch_size = 8 if quick else setting.batch_size
     seed_everything(seed)
-    overrides = {**DEMO_OVERRIDES, "image.kwargs": {**DEMO_OVERRIDES["image.kwargs"],
-                                                    "region_size": setting.region_size}, **setting.overrides}
+    image_kwargs = {**DEMO_OVERRIDES["image.kwargs"], "region_size": setting.region_size,
+                    "code_pooling": setting.code_pooling}
+    overrides = {**DEMO_OVERRIDES, "image.kwargs": image_kwargs, **setting.overrides}
     gan = build_ffgan("tiny64", **overrides)
     text, image = gan.text_encoder.unfreeze(), gan.image_encoder.unfreeze()
     size = gan.config.model.image_size
     data = CaptionedShapes(size=64 if quick else 4096, resolution=size, split="train", seed=seed,
                            max_objects=setting.max_objects,
                            captions_per_image=gan.config.data.captions_per_image,
-                           hard_negatives=setting.hard_negatives)
+                           hard_negatives=setting.hard_negatives,
+                           mirror_negatives=setting.mirror_negatives and setting.hard_negatives > 0)
     loader = DataLoader(data, batch_size=batch_size, shuffle=True, drop_last=True, collate_fn=collate_captions,
                         generator=torch.Generator().manual_seed(seed))
     cpu, wall = time.process_time(), time.perf_counter()
@@ -184,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             piece = out / "runs" / f"{name}_seed{seed}.json"
             if piece.is_file():  # finished by an earlier (interrupted) invocation with the same settings
                 run = json.loads(piece.read_text())
-                if run.get("setting") != SETTINGS[name].__dict__ or run.get("quick") != args.quick:
+                if not _same_setting(run.get("setting"), SETTINGS[name]) or run.get("quick") != args.quick:
                     raise SystemExit(f"--out: {piece} was made with other settings; use another --out")
             else:
                 run = run_setting(SETTINGS[name], seed, args.quick)

@@ -2,7 +2,8 @@
 
 1. Build the ``tiny64`` preset at 32² (two stages 16²→32², FF-Block + GSR refinement, small BiLSTM text encoder,
    small CNN image encoder), with short-run settings: EMA 0.99, single-object images.
-2. Pre-train its DAMSM text and image encoders on CaptionedShapes (``fusionblocks.train.damsm_pretrain``).
+2. Pre-train its DAMSM text and image encoders on one- and two-object CaptionedShapes scenes, with hard negative
+   captions (``fusionblocks.train.damsm_pretrain``), and probe what their features carry.
 3. Train the GAN with the FF-GAN recipe (per-scale BCE + DAMSM + KL) with
 [`fusionblocks.train.Trainer`][fusionblocks.train.trainer.Trainer]:
    checkpoints, ``metrics.jsonl`` and sample grids with word-attention maps over training.
@@ -47,7 +48,8 @@ DEMO_OVERRIDES: dict[str, Any] = {
     "model.image_size": 32,
     "model.ngf": 16,
     "model.ndf": 16,
-    "image.kwargs": {"image_size": 32, "region_size": 8, "channels": [16, 32, 64]},
+    # the flattened code keeps where each feature is, so DAMSM can tell a scene from its mirror image (relations)
+    "image.kwargs": {"image_size": 32, "region_size": 8, "channels": [16, 32, 64], "code_pooling": "flatten"},
     "train.ema_decay": 0.99,
     "train.batch_size": 16,
     "train.lr_g": 4e-4,
@@ -84,6 +86,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--damsm-batch-size", type=int, default=32)
     p.add_argument("--damsm-negatives", type=int, default=4,
                    help="hard-negative captions per image in DAMSM pre-training (one attribute changed; 0 = off)")
+    p.add_argument("--damsm-max-objects", type=int, default=2, choices=(1, 2),
+                   help="objects per DAMSM pre-training scene (default 2: one- and two-object scenes, so that the "
+                        "encoders learn relations; the GAN trains on one-object scenes either way)")
     p.add_argument("--budget-minutes", type=float, default=9.5, help="wall-time budget for everything")
     p.add_argument("--sample-every", type=int, default=500)
     p.add_argument("--heldout", type=int, default=120, help="held-out test captions to sample and judge")
@@ -100,16 +105,24 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def damsm_dataset(train_set: CaptionedShapes, args: argparse.Namespace) -> CaptionedShapes:
+    """The demo's DAMSM pre-training data: as many training-split scenes as the GAN's, of one and two objects
+    (``--damsm-max-objects``), each caption with ``--damsm-negatives`` hard negatives, the mirrored caption first
+    when it states a relation."""
+    return CaptionedShapes(resolution=train_set.resolution, split="train", seed=train_set.seed,
+                           max_objects=args.damsm_max_objects, captions_per_image=train_set.captions_per_image,
+                           size=len(train_set), hard_negatives=args.damsm_negatives,
+                           mirror_negatives=args.damsm_negatives > 0 and args.damsm_max_objects == 2)
+
+
 def _pretrain_damsm(gan: Any, train_set: Any, args: argparse.Namespace, out: Path) -> dict[str, float]:
-    """DAMSM pre-training of the demo's encoders on the GAN's training images, with hard negatives and without
-    same-class masking (CaptionedShapes classes are shape and colour only: masking them would remove the negatives
-    that teach size and position)."""
+    """DAMSM pre-training of the demo's encoders on training-split scenes of one and two objects, with hard
+    negatives (the mirrored caption first, for relations) and without same-class masking (CaptionedShapes classes
+    are shape and colour only: masking them would remove the negatives that teach size and position)."""
     text, image = gan.text_encoder, gan.image_encoder
     for module in (text, image):  # the builder froze them; unfreeze() keeps frozen backbones frozen
         module.unfreeze() if hasattr(module, "unfreeze") else module.requires_grad_(True)
-    dataset = CaptionedShapes(resolution=train_set.resolution, split="train", seed=train_set.seed,
-                              max_objects=train_set.max_objects, captions_per_image=train_set.captions_per_image,
-                              size=len(train_set), hard_negatives=args.damsm_negatives)
+    dataset = damsm_dataset(train_set, args)
     loader = DataLoader(dataset, batch_size=args.damsm_batch_size, shuffle=True, drop_last=True,
                         collate_fn=collate_captions, generator=torch.Generator().manual_seed(args.seed))
     bar = None

@@ -20,15 +20,18 @@ class SmallImageEncoder(nn.Module):
 
     Stages of ``conv3x3 → GroupNorm → LeakyReLU(0.2)``; the first ``log2(image_size / region_size)`` stages
     halve the resolution. Regions are the last stage through a 1×1 conv (no bias); the global code is the
-    average-pooled last stage through a Linear. Inputs of another size are bilinearly resized to
-    ``image_size`` first (like the Inception encoder's resize to 299). GroupNorm keeps outputs independent of
-    the other images in the batch.
+    last stage, average-pooled (``code_pooling="mean"``) or flattened (``"flatten"``), through a Linear. Average
+    pooling keeps what the image holds but mostly drops where; flattening keeps each feature's place, so the code
+    can tell "red on the left, blue on the right" from the mirror image (relations between objects). Inputs of
+    another size are bilinearly resized to ``image_size`` first (like the Inception encoder's resize to 299).
+    GroupNorm keeps outputs independent of the other images in the batch.
 
     Args:
         embed_dim: Width E of region and global features.
         image_size: Input resolution the stages are laid out for (a power-of-two multiple of ``region_size``).
         region_size: Side of the region grid (``h = w = region_size``).
         channels: Channels of each stage; needs at least ``log2(image_size / region_size)`` stages.
+        code_pooling: ``"mean"`` (default) or ``"flatten"``: how the last stage becomes the global code.
 
     Raises:
         ValueError: inconsistent sizes.
@@ -44,6 +47,7 @@ class SmallImageEncoder(nn.Module):
         image_size: int = 64,
         region_size: int = 8,
         channels: Sequence[int] = (32, 64, 128, 256),
+        code_pooling: str = "mean",
     ) -> None:
         super().__init__()
         check_positive_int(embed_dim, "embed_dim")
@@ -63,7 +67,10 @@ class SmallImageEncoder(nn.Module):
             raise ValueError(
                 f"channels: need at least {downs} stages to go from {image_size} to {region_size}, got {len(channels)}"
             )
+        if code_pooling not in ("mean", "flatten"):
+            raise ValueError(f"code_pooling: expected 'mean' or 'flatten', got {code_pooling!r}")
         self.embed_dim = embed_dim
+        self.code_pooling = code_pooling
         self.image_size = image_size
         self.region_size = region_size
         layers: list[nn.Module] = []
@@ -77,7 +84,7 @@ class SmallImageEncoder(nn.Module):
             c_in = c
         self.features = nn.Sequential(*layers)
         self.region_proj = nn.Conv2d(c_in, embed_dim, kernel_size=1, bias=False)
-        self.code_proj = nn.Linear(c_in, embed_dim)
+        self.code_proj = nn.Linear(c_in * (region_size**2 if code_pooling == "flatten" else 1), embed_dim)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode images (see the class docstring).
@@ -91,7 +98,8 @@ class SmallImageEncoder(nn.Module):
                 images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False
             )
         h = self.features(images)
-        return self.region_proj(h), self.code_proj(h.mean(dim=(2, 3)))
+        pooled = h.flatten(1) if self.code_pooling == "flatten" else h.mean(dim=(2, 3))
+        return self.region_proj(h), self.code_proj(pooled)
 
     def freeze(self) -> "SmallImageEncoder":
         """Freeze all parameters and stay in eval mode (also after ``.train()``)."""
@@ -110,4 +118,5 @@ class SmallImageEncoder(nn.Module):
         return super().train(False if getattr(self, "_frozen", False) else mode)
 
     def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, image_size={self.image_size}, region_size={self.region_size}"
+        return (f"embed_dim={self.embed_dim}, image_size={self.image_size}, region_size={self.region_size}, "
+                f"code_pooling={self.code_pooling!r}")

@@ -41,6 +41,15 @@ def test_quick_sweep_writes_results(tmp_path, capsys):
         damsm_sweep.main(["--quick", "--settings", "new", "--seeds", "1", "--out", str(tmp_path)])
 
 
+def test_pieces_written_before_a_setting_field_existed_count_at_its_default():
+    setting = damsm_sweep.SETTINGS["new"]
+    stored = {k: v for k, v in setting.__dict__.items() if k not in ("code_pooling", "mirror_negatives")}
+    assert damsm_sweep._same_setting({**stored, "description": "older words"}, setting)
+    assert not damsm_sweep._same_setting({**stored, "code_pooling": "flatten"}, setting)
+    assert not damsm_sweep._same_setting(stored, damsm_sweep.SETTINGS["rel"])
+    assert not damsm_sweep._same_setting(None, setting)
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         damsm_sweep.main(["--settings", "nope"])

@@ -12,7 +12,9 @@ from fusionblocks.data import CaptionedShapes, collate_captions
 from fusionblocks.data.shapes import (
     caption_alternatives,
     captions_for_scene,
+    mirrored_caption,
     parse_caption,
+    render_caption,
     sample_hard_negatives,
     sample_scene,
 )
@@ -134,3 +136,69 @@ def test_negatives_reach_the_recipes_train_batch():
     assert batch.negative_captions == [ds[i]["negative_captions"] for i in range(4)]
     plain = CaptionedShapes(size=4, resolution=16, num_scales=2)
     assert to_train_batch(collate_captions([plain[i] for i in range(4)]), [8, 16], torch.device("cpu")).negative_captions is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_mirrored_caption_describes_the_mirror_scene(seed):
+    """Reversing the relation gives the caption of the scene with the objects swapped in place: the same caption
+    as mentioning the objects the other way round (``render_caption(swap=True)``) with the relation kept."""
+    from dataclasses import replace
+
+    from fusionblocks.data.shapes import INVERSE_RELATION, TEMPLATES_TWO
+
+    scene, _ = sample_scene(np.random.default_rng(seed), 2)
+    if scene.relation is None:
+        return
+    mirror = replace(scene, relation=INVERSE_RELATION[scene.relation])
+    for template in TEMPLATES_TWO:
+        caption = render_caption(template, scene)
+        if parse_caption(caption).relation is None:  # the "and" template states no relation
+            assert mirrored_caption(caption) is None
+            continue
+        assert mirrored_caption(caption) == render_caption(template, mirror)
+        assert mirrored_caption(caption) in caption_alternatives(caption)["relation"]
+        assert mirrored_caption(mirrored_caption(caption)) == caption
+
+
+def test_mirrored_caption_of_captions_without_relation():
+    assert mirrored_caption("a small red circle on the left") is None
+    assert mirrored_caption("A red circle, ABOVE a blue square!") == "a red circle below a blue square"
+    with pytest.raises(TypeError, match="caption"):
+        mirrored_caption(None)  # type: ignore[arg-type]
+
+
+def test_mirror_first_puts_the_mirrored_caption_first():
+    caption = "a small red circle to the left of a large blue square"
+    mirrored = "a small red circle to the right of a large blue square"
+    for seed in range(20):
+        drawn = sample_hard_negatives(caption, 3, np.random.default_rng(seed), mirror_first=True)
+        assert drawn[0] == mirrored and len(drawn) == 3
+        # the rest are drawn as without the option, from the same stream
+        assert drawn[1:] == sample_hard_negatives(caption, 2, np.random.default_rng(seed))
+    assert sample_hard_negatives(caption, 1, np.random.default_rng(0), mirror_first=True) == [mirrored]
+    # captions without a relation: the option changes nothing
+    one = "a small red circle on the left"
+    assert sample_hard_negatives(one, 4, np.random.default_rng(5), mirror_first=True) == sample_hard_negatives(
+        one, 4, np.random.default_rng(5))
+
+
+def test_dataset_mirror_negatives():
+    plain = CaptionedShapes(size=40, resolution=8, max_objects=2, hard_negatives=2)
+    mirror = CaptionedShapes(size=40, resolution=8, max_objects=2, hard_negatives=2, mirror_negatives=True)
+    relations = 0
+    for i in range(40):
+        a, b = plain[i], mirror[i]
+        assert a["caption"] == b["caption"]
+        expected = mirrored_caption(b["caption"])
+        if expected is None:
+            assert a["negative_captions"] == b["negative_captions"]
+        else:
+            relations += 1
+            assert b["negative_captions"][0] == expected
+    assert relations >= 5
+    assert "mirror_negatives=True" in repr(mirror) and "mirror" not in repr(plain)
+    with pytest.raises(ValueError, match="mirror_negatives"):
+        CaptionedShapes(size=5, mirror_negatives=True)  # needs hard negatives
+    with pytest.raises(ValueError, match="mirror_negatives"):
+        CaptionedShapes(size=5, hard_negatives=1, mirror_negatives=1)  # type: ignore[arg-type]

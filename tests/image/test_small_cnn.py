@@ -48,5 +48,25 @@ def test_bad_arguments() -> None:
         SmallImageEncoder(channels=(8, -1, 8, 8))
     with pytest.raises(ValueError, match="embed_dim"):
         SmallImageEncoder(embed_dim=0)
+    with pytest.raises(ValueError, match="code_pooling"):
+        SmallImageEncoder(image_size=32, code_pooling="max")
     with pytest.raises(ValueError, match="images"):
         SmallImageEncoder(image_size=32)(torch.rand(2, 4, 32, 32))
+
+
+def test_flattened_code_keeps_where_features_are() -> None:
+    """``code_pooling="flatten"``: the code is the Linear of the flattened last stage; unlike the average-pooled
+    code, the map from last-stage features to code is not invariant to moving the features around."""
+    torch.manual_seed(0)
+    enc = SmallImageEncoder(embed_dim=8, image_size=32, region_size=8, channels=(8, 8, 8), code_pooling="flatten")
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    regions, code = enc(images)
+    h = enc.features(images)
+    assert enc.code_proj.in_features == 8 * 8 * 8 and "code_pooling='flatten'" in repr(enc)
+    torch.testing.assert_close(code, enc.code_proj(h.flatten(1)))
+    mean = SmallImageEncoder(embed_dim=8, image_size=32, region_size=8, channels=(8, 8, 8))
+    swapped = h.roll(shifts=4, dims=3)  # the same features, moved half the width
+    torch.testing.assert_close(mean.code_proj(swapped.mean((2, 3))), mean.code_proj(h.mean((2, 3))))
+    assert not torch.allclose(enc.code_proj(swapped.flatten(1)), enc.code_proj(h.flatten(1)), atol=1e-4)
+    # regions are the same module either way
+    assert regions.shape == (2, 8, 8, 8)

@@ -38,3 +38,20 @@ def test_demo_writes_all_outputs(tmp_path, capsys):
                  "--set", "data.kwargs={size: 64, max_objects: 1, hard_negatives: 1}"]) == 0
     assert load_checkpoint(out).step == 1 and "replacing" in capsys.readouterr().out
     assert "text_probe" not in json.loads((out / "summary.json").read_text())
+
+
+def test_demo_pretrains_damsm_on_two_object_scenes_with_mirrored_negatives():
+    from fusionblocks.data import CaptionedShapes
+    from fusionblocks.data.shapes import mirrored_caption
+    from fusionblocks.demo import _parse, damsm_dataset
+
+    train_set = CaptionedShapes(size=40, resolution=8, split="train", seed=3, max_objects=1, captions_per_image=5)
+    data = damsm_dataset(train_set, _parse([]))
+    assert (len(data), data.split, data.seed, data.max_objects) == (40, "train", 3, 2)
+    assert data.hard_negatives == 4 and data.mirror_negatives
+    items = [data[i] for i in range(len(data))]
+    two = [item for item in items if mirrored_caption(item["caption"]) is not None]
+    assert two and all(item["negative_captions"][0] == mirrored_caption(item["caption"]) for item in two)
+    single = damsm_dataset(train_set, _parse(["--damsm-max-objects", "1"]))
+    assert single.max_objects == 1 and not single.mirror_negatives
+    assert not damsm_dataset(train_set, _parse(["--damsm-negatives", "0"])).mirror_negatives

@@ -40,7 +40,7 @@ from .grammar import (
     render_caption,
     shapes_vocabulary,
 )
-from .negatives import NEGATIVE_ATTRIBUTES, caption_alternatives, sample_hard_negatives
+from .negatives import NEGATIVE_ATTRIBUTES, caption_alternatives, mirrored_caption, sample_hard_negatives
 from .render import (
     BACKGROUND,
     DIAMETER_JITTER,
@@ -82,6 +82,7 @@ __all__ = [
     "CaptionedShapes",
     "NEGATIVE_ATTRIBUTES",
     "caption_alternatives",
+    "mirrored_caption",
     "sample_hard_negatives",
     "parse_caption",
     "render_caption",

@@ -45,6 +45,10 @@ class CaptionedShapes(Dataset):
             change exactly one attribute the item's caption states
             ([sample_hard_negatives][fusionblocks.data.shapes.negatives.sample_hard_negatives]), drawn anew every
             epoch; for contrastive (DAMSM) training with hard negatives.
+        mirror_negatives: with ``hard_negatives``, a caption that states a relation always gets its mirrored
+            caption (the relation reversed: each object on the other's side) as its first negative
+            ([mirrored_caption][fusionblocks.data.shapes.negatives.mirrored_caption]); this is what teaches an
+            encoder which object is where.
 
     Items are dicts: ``image`` (3, R, R) in [-1, 1]; ``images`` list (pyramid); ``caption`` str;
     ``caption_index`` int; ``attributes``
@@ -72,6 +76,7 @@ class CaptionedShapes(Dataset):
         vocabulary: Vocabulary | None = None,
         max_words: int = 16,
         hard_negatives: int = 0,
+        mirror_negatives: bool = False,
     ) -> None:
         self.size = check_positive_int(size, "size")
         self.resolution = check_positive_int(resolution, "resolution")
@@ -93,6 +98,11 @@ class CaptionedShapes(Dataset):
         if isinstance(hard_negatives, bool) or not isinstance(hard_negatives, int) or hard_negatives < 0:
             raise ValueError(f"hard_negatives: expected a non-negative int, got {hard_negatives!r}")
         self.hard_negatives = hard_negatives
+        if not isinstance(mirror_negatives, bool):
+            raise ValueError(f"mirror_negatives: expected a bool, got {mirror_negatives!r}")
+        if mirror_negatives and not hard_negatives:
+            raise ValueError("mirror_negatives: needs hard_negatives >= 1 (the mirrored caption is one of them)")
+        self.mirror_negatives = mirror_negatives
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -182,7 +192,8 @@ class CaptionedShapes(Dataset):
             item["tokens"], item["length"] = caption_tokens(self.vocabulary.encode(captions[k]), self.max_words, crng)
         if self.hard_negatives:
             nrng = np.random.default_rng([self.seed, SPLITS[self.split], i, self.epoch, 2])
-            item["negative_captions"] = sample_hard_negatives(captions[k], self.hard_negatives, nrng)
+            item["negative_captions"] = sample_hard_negatives(captions[k], self.hard_negatives, nrng,
+                                                             mirror_first=self.mirror_negatives)
         return item
 
     def __repr__(self) -> str:
@@ -190,5 +201,6 @@ class CaptionedShapes(Dataset):
             f"CaptionedShapes(size={self.size}, resolution={self.resolution}, split={self.split!r}, seed={self.seed}, "
             f"max_objects={self.max_objects}, captions_per_image={self.captions_per_image}, "
             f"num_scales={self.num_scales}"
-            + (f", hard_negatives={self.hard_negatives})" if self.hard_negatives else ")")
+            + (f", hard_negatives={self.hard_negatives}" if self.hard_negatives else "")
+            + (", mirror_negatives=True)" if self.mirror_negatives else ")")
         )

@@ -21,9 +21,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .grammar import COLORS, POSITION_PHRASES, RELATION_PHRASES, SHAPES, SIZES
+from .grammar import COLORS, INVERSE_RELATION, POSITION_PHRASES, RELATION_PHRASES, SHAPES, SIZES
 
-__all__ = ["NEGATIVE_ATTRIBUTES", "caption_alternatives", "sample_hard_negatives"]
+__all__ = ["NEGATIVE_ATTRIBUTES", "caption_alternatives", "mirrored_caption", "sample_hard_negatives"]
 
 #: Attributes a hard negative may change.
 NEGATIVE_ATTRIBUTES: tuple[str, ...] = ("color", "size", "shape", "position", "relation")
@@ -90,16 +90,49 @@ def caption_alternatives(caption: str) -> dict[str, list[str]]:
     return out
 
 
-def sample_hard_negatives(caption: str, count: int, rng: np.random.Generator) -> list[str]:
+def mirrored_caption(caption: str) -> str | None:
+    """The caption with its relation reversed (``"to the left of"`` ↔ ``"to the right of"``, ``"above"`` ↔
+    ``"below"``), or ``None`` when it states no relation.
+
+    It describes the mirror image of the scene: the same objects, the same axis, each object on the other's side.
+    Random captions, and even the other relation changes (``"left of"`` → ``"above"``), can be rejected from what
+    the image holds and along which axis its objects lie; this one only by knowing which object is where.
+
+    Args:
+        caption: A CaptionedShapes caption (lower-cased and split into words; punctuation is dropped).
+
+    Returns:
+        The mirrored caption, or ``None``.
+
+    Raises:
+        TypeError: ``caption`` is not a string.
+    """
+    if not isinstance(caption, str):
+        raise TypeError(f"caption: expected a str, got {type(caption).__name__}")
+    words = re.findall(r"[a-z]+", caption.lower())
+    for start, end, attribute, value in _attribute_spans(words):
+        if attribute == "relation":
+            return " ".join([*words[:start], *_PHRASE_OF["relation"][INVERSE_RELATION[value]], *words[end:]])
+    return None
+
+
+def sample_hard_negatives(
+    caption: str, count: int, rng: np.random.Generator, mirror_first: bool = False
+) -> list[str]:
     """``count`` hard negatives of ``caption``: an attribute the caption states, chosen uniformly, then one of its
     other values, chosen uniformly (so rare two-valued attributes such as size are drawn as often as colour).
 
     Draws are without replacement while distinct alternatives remain, then with replacement.
 
+    With ``mirror_first``, a caption that states a relation gets its
+    [mirrored_caption][fusionblocks.data.shapes.negatives.mirrored_caption] as the first negative and ``count - 1``
+    more drawn as above (which may draw it again); a caption without a relation is drawn as without the option.
+
     Args:
         caption: A CaptionedShapes caption.
         count: Number of negatives (>= 1).
         rng: The random stream (e.g. one per dataset item and epoch).
+        mirror_first: Put the mirrored caption first (two-object captions with a relation).
 
     Returns:
         ``count`` captions, each false for the image ``caption`` describes.
@@ -109,6 +142,10 @@ def sample_hard_negatives(caption: str, count: int, rng: np.random.Generator) ->
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count: expected a positive int, got {count!r}")
+    if mirror_first:
+        mirrored = mirrored_caption(caption)
+        if mirrored is not None:
+            return [mirrored] + (sample_hard_negatives(caption, count - 1, rng) if count > 1 else [])
     groups = {a: list(c) for a, c in caption_alternatives(caption).items()}
     chosen: list[str] = []
     while len(chosen) < count:
