@@ -81,7 +81,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m fusionblocks.demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--steps", type=int, default=5000, help="GAN training steps (default 5000)")
+    p.add_argument("--steps", type=int, default=4500, help="GAN training steps (default 4500)")
     p.add_argument("--damsm-steps", type=int, default=1500, help="DAMSM pre-training steps (default 1500)")
     p.add_argument("--damsm-batch-size", type=int, default=32)
     p.add_argument("--damsm-negatives", type=int, default=4,
@@ -108,11 +108,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def damsm_dataset(train_set: CaptionedShapes, args: argparse.Namespace) -> CaptionedShapes:
     """The demo's DAMSM pre-training data: as many training-split scenes as the GAN's, of one and two objects
     (``--damsm-max-objects``), each caption with ``--damsm-negatives`` hard negatives, the mirrored caption first
-    when it states a relation."""
+    when it states a relation. Images are rendered once and kept (``cache``)."""
     return CaptionedShapes(resolution=train_set.resolution, split="train", seed=train_set.seed,
                            max_objects=args.damsm_max_objects, captions_per_image=train_set.captions_per_image,
                            size=len(train_set), hard_negatives=args.damsm_negatives,
-                           mirror_negatives=args.damsm_negatives > 0 and args.damsm_max_objects == 2)
+                           mirror_negatives=args.damsm_negatives > 0 and args.damsm_max_objects == 2,
+                           cache=True)
 
 
 def _pretrain_damsm(gan: Any, train_set: Any, args: argparse.Namespace, out: Path) -> dict[str, float]:
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = gan.config
     size = cfg.model.image_size
     train_set = CaptionedShapes(resolution=size, split="train", seed=args.seed,
-                                captions_per_image=cfg.data.captions_per_image, **cfg.data.kwargs)
+                                captions_per_image=cfg.data.captions_per_image, **{"cache": True, **cfg.data.kwargs})
     print(f"[demo] tiny64 FF-GAN at {cfg.model.image_sizes} px, G {gan.num_parameters()['generator']:,} parameters, "
           f"CaptionedShapes ({len(train_set)} single-object images), {threads} CPU thread(s); output: {out}",
           flush=True)

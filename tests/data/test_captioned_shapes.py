@@ -250,3 +250,22 @@ def test_generation_is_fast():
     for i in range(1000):
         ds[i]
     assert time.perf_counter() - t < 8.0  # ~0.5 s measured; generous for shared 2-core machines
+
+
+def test_cache_gives_the_same_items_and_is_not_changed_by_callers():
+    plain = CaptionedShapes(size=12, resolution=16, num_scales=2, max_objects=2, hard_negatives=2)
+    cached = CaptionedShapes(size=12, resolution=16, num_scales=2, max_objects=2, hard_negatives=2, cache=True)
+    for epoch in (0, 1):
+        plain.set_epoch(epoch)
+        cached.set_epoch(epoch)
+        for i in range(12):
+            a, b = plain[i], cached[i]
+            assert a["caption"] == b["caption"] and a["negative_captions"] == b["negative_captions"]
+            assert torch.equal(a["image"], b["image"]) and all(map(torch.equal, a["images"], b["images"]))
+            assert b["images"][-1] is b["image"]  # as without the cache: the top level is the image itself
+            b["image"].fill_(7.0)  # a caller writing into its item does not reach the cache
+            b["images"][0].fill_(7.0)
+    assert len(cached._cached) == 12 and not plain._cached
+    assert "cache=True" in repr(cached) and "cache" not in repr(plain)
+    with pytest.raises(ValueError, match="cache"):
+        CaptionedShapes(size=5, cache="yes")  # type: ignore[arg-type]

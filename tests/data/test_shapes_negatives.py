@@ -202,3 +202,4 @@ def test_dataset_mirror_negatives():
         CaptionedShapes(size=5, mirror_negatives=True)  # needs hard negatives
     with pytest.raises(ValueError, match="mirror_negatives"):
         CaptionedShapes(size=5, hard_negatives=1, mirror_negatives=1)  # type: ignore[arg-type]
+

@@ -49,6 +49,9 @@ class CaptionedShapes(Dataset):
             caption (the relation reversed: each object on the other's side) as its first negative
             ([mirrored_caption][fusionblocks.data.shapes.negatives.mirrored_caption]); this is what teaches an
             encoder which object is where.
+        cache: keep each image's scene and rendering (with its pyramid) in memory after its first use, so that
+            later epochs skip the rendering; items are the same either way. Costs about ``12·R²`` bytes per image
+            (12 KB at 32 px, 48 MB for 4,096 such images) in each process that reads the dataset.
 
     Items are dicts: ``image`` (3, R, R) in [-1, 1]; ``images`` list (pyramid); ``caption`` str;
     ``caption_index`` int; ``attributes``
@@ -77,6 +80,7 @@ class CaptionedShapes(Dataset):
         max_words: int = 16,
         hard_negatives: int = 0,
         mirror_negatives: bool = False,
+        cache: bool = False,
     ) -> None:
         self.size = check_positive_int(size, "size")
         self.resolution = check_positive_int(resolution, "resolution")
@@ -103,6 +107,10 @@ class CaptionedShapes(Dataset):
         if mirror_negatives and not hard_negatives:
             raise ValueError("mirror_negatives: needs hard_negatives >= 1 (the mirrored caption is one of them)")
         self.mirror_negatives = mirror_negatives
+        if not isinstance(cache, bool):
+            raise ValueError(f"cache: expected a bool, got {cache!r}")
+        self.cache = cache
+        self._cached: dict[int, tuple[Any, ...]] = {}
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -173,15 +181,29 @@ class CaptionedShapes(Dataset):
         image_index = torch.arange(self.size).repeat_interleave(self.captions_per_image)
         return caps, image_index, torch.tensor(cls, dtype=torch.long)
 
+    def _rendered(self, i: int) -> tuple[SceneAttributes, list[str], torch.Tensor, list[torch.Tensor]]:
+        """Scene ``i``'s attributes, captions, image and pyramid (from the cache when ``cache`` is on)."""
+        found = self._cached.get(i)
+        if found is None:
+            attributes, placed, captions = self._scene(i)
+            image = render_scene(placed, self.resolution, self.supersample)
+            found = (attributes, captions, image, pyramid(image, self.scales))
+            if self.cache:
+                self._cached[i] = found
+        if not self.cache:
+            return found
+        attributes, captions, image, images = found
+        copy = image.clone()  # callers may write into their item; the cache must not change
+        return attributes, list(captions), copy, [copy if level is image else level.clone() for level in images]
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         i = self._index(index)
-        attributes, placed, captions = self._scene(i)
+        attributes, captions, image, images = self._rendered(i)
         crng = np.random.default_rng([self.seed, SPLITS[self.split], i, self.epoch, 1])
         k = int(crng.integers(len(captions)))
-        image = render_scene(placed, self.resolution, self.supersample)
         item: dict[str, Any] = {
             "image": image,
-            "images": pyramid(image, self.scales),
+            "images": images,
             "caption": captions[k],
             "caption_index": k,
             "attributes": attributes,
@@ -202,5 +224,6 @@ class CaptionedShapes(Dataset):
             f"max_objects={self.max_objects}, captions_per_image={self.captions_per_image}, "
             f"num_scales={self.num_scales}"
             + (f", hard_negatives={self.hard_negatives}" if self.hard_negatives else "")
-            + (", mirror_negatives=True)" if self.mirror_negatives else ")")
+            + (", mirror_negatives=True" if self.mirror_negatives else "")
+            + (", cache=True)" if self.cache else ")")
         )
