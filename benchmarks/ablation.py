@@ -75,6 +75,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="local open_clip ViT-B-32 weights for the clip variant (default: random weights)")
     p.add_argument("--charge-text-encoder", action="store_true",
                    help="count the frozen text encoder's forward passes in the CPU budget (default: not counted)")
+    p.add_argument("--relation-encoders", action="store_true",
+                   help="pre-train relation-aware DAMSM encoders (flattened image code, mirrored-caption negatives; "
+                        "not in the documented table)")
     p.add_argument("--report-only", action="store_true",
                    help="only re-render OUT/results.md and the results section of --docs from OUT/results.json")
     p.add_argument("--docs", default=str(DEFAULT_DOCS), help="page whose results section --report-only rewrites")
@@ -120,6 +123,8 @@ def settings_from_args(args: argparse.Namespace) -> AblationSettings:
         settings = settings.replace(cpu_seconds=_positive(args.cpu_seconds, "--cpu-seconds", float))
     if args.charge_text_encoder:
         settings = settings.replace(charge_text=True)
+    if args.relation_encoders:
+        settings = settings.replace(damsm_relations=True)
     return settings
 
 

@@ -33,7 +33,8 @@ def _base_gan(settings: AblationSettings, values: dict[str, Any], seed: int) -> 
     from fusionblocks.train.rng import seed_everything
 
     seed_everything(seed)
-    overrides = variant_overrides(VARIANTS[0], values, {"train.batch_size": settings.batch_size})
+    overrides = variant_overrides(VARIANTS[0], values, {"train.batch_size": settings.batch_size},
+                                  relations=settings.damsm_relations)
     return build_ffgan(PRESET, **overrides)
 
 
@@ -44,6 +45,8 @@ def _check_reusable(folder: Path, settings: AblationSettings, seed: int) -> bool
     recorded = json.loads(marker.read_text())
     wanted = {"seed": seed, **settings.damsm_dict()}
     got = {key: recorded.get(key) for key in wanted}
+    if not settings.damsm_relations and recorded.get("damsm_relations"):
+        got["damsm_relations"] = True  # relation-aware encoders are not the plain ones
     if got != wanted:
         raise AblationUsageError(
             f"--out: {folder} holds DAMSM encoders made with other settings ({got} instead of {wanted}); "
@@ -81,6 +84,7 @@ def pretrained_damsm(folder: Path, settings: AblationSettings, seed: int, log: A
     dataset = CaptionedShapes(
         resolution=cfg.model.image_size, split="train", seed=seed, captions_per_image=cfg.data.captions_per_image,
         hard_negatives=settings.damsm_negatives,
+        mirror_negatives=settings.damsm_relations and settings.damsm_negatives > 0, cache=True,
         **{k: v for k, v in cfg.data.kwargs.items() if k != "hard_negatives"},
     )
     loader = DataLoader(dataset, batch_size=settings.damsm_batch_size, shuffle=True, drop_last=True,

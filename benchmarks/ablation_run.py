@@ -69,7 +69,7 @@ def _build(variant: Variant, ctx: SeedContext, settings: AblationSettings, clip_
     values = {**ctx.damsm_values, "clip_weights": clip_weights}
     extra = {"train.batch_size": settings.batch_size, "train.seed": ctx.seed}
     seed_everything(ctx.seed)
-    return build_ffgan(PRESET, **variant_overrides(variant, values, extra))
+    return build_ffgan(PRESET, **variant_overrides(variant, values, extra, relations=settings.damsm_relations))
 
 
 def _train(gan: Any, folder: Path, settings: AblationSettings, ctx: SeedContext, held_out: HeldOut) -> tuple[Any, Any]:

@@ -31,6 +31,10 @@ class AblationSettings:
         damsm_batch_size: DAMSM pre-training batch size.
         damsm_negatives: Hard-negative captions per image in DAMSM pre-training.
         damsm_lr: DAMSM pre-training learning rate.
+        damsm_relations: Relation-aware DAMSM encoders: the image code from the flattened last stage
+            (``code_pooling="flatten"``) and each relation caption's mirrored caption as its first hard negative.
+            Off in the documented table. Left out of the recorded settings while off, so that records written
+            before the option existed still match.
         eval_count: Held-out captions each run generates and is judged on.
         caption_pool: Held-out captions the R-precision candidates are drawn from (>= rprec_candidates distinct).
         rprec_candidates: R-precision candidates per image (the true caption and ``rprec_candidates - 1``
@@ -56,6 +60,7 @@ class AblationSettings:
     damsm_batch_size: int = 32
     damsm_negatives: int = 4
     damsm_lr: float = 2e-3
+    damsm_relations: bool = False
     eval_count: int = 500
     caption_pool: int = 1000
     rprec_candidates: int = 100
@@ -77,6 +82,8 @@ class AblationSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        if not isinstance(self.damsm_relations, bool):
+            raise ValueError(f"damsm_relations: expected a bool, got {self.damsm_relations!r}")
         if not 0 <= self.warmup_steps < self.calibration_steps:
             raise ValueError(
                 f"warmup_steps: expected 0 <= warmup_steps < calibration_steps ({self.calibration_steps}), "
@@ -106,11 +113,16 @@ class AblationSettings:
 
     def damsm_dict(self) -> dict[str, Any]:
         """The settings the seed's DAMSM encoders depend on (a reused encoder folder must match them)."""
-        return {k: getattr(self, k) for k in ("damsm_steps", "damsm_batch_size", "damsm_negatives", "damsm_lr")}
+        keys = ["damsm_steps", "damsm_batch_size", "damsm_negatives", "damsm_lr"] + (
+            ["damsm_relations"] if self.damsm_relations else [])
+        return {k: getattr(self, k) for k in keys}
 
     def run_dict(self) -> dict[str, Any]:
         """The settings a (variant, seed) run depends on (a reused run must match them)."""
-        return self.to_dict()
+        record = self.to_dict()
+        if not self.damsm_relations:
+            del record["damsm_relations"]
+        return record
 
 
 #: The documented experiment.

@@ -153,7 +153,7 @@ def _resolve(value: Any, values: Mapping[str, Any]) -> Any:
 
 
 def variant_overrides(
-    variant: Variant, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    variant: Variant, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None, relations: bool = False
 ) -> dict[str, Any]:
     """The dotted config overrides of ``variant``: base, then the variant's, then ``extra``, placeholders filled.
 
@@ -161,9 +161,13 @@ def variant_overrides(
         variant: A row of :data:`VARIANTS`.
         values: Placeholder name -> value (``damsm_text``, ``damsm_image``, ``clip_weights``).
         extra: Overrides applied last (e.g. the quick mode's batch size).
+        relations: Relation-aware DAMSM encoders: a variant with the small CNN image encoder gets its code from
+            the flattened last stage (``image.kwargs.code_pooling: flatten``), as its pre-trained weights expect.
 
     Raises:
         KeyError: ``values`` lacks a placeholder the overrides use.
     """
     merged = {**BASE_OVERRIDES, **variant.overrides, **(extra or {})}
+    if relations and merged.get("image.encoder") == "image.small_cnn":
+        merged["image.kwargs"] = {**merged["image.kwargs"], "code_pooling": "flatten"}
     return {key: _resolve(value, values) for key, value in merged.items()}

@@ -290,3 +290,33 @@ def test_quick_run_end_to_end_then_reuse_and_report_only(tmp_path: Path, capsys:
     for name in [*VARIANT_NAMES, "real"]:
         assert f"](assets/ablation/{name}.png)" in text
         assert (page.parent / "assets" / "ablation" / f"{name}.png").is_file()
+
+
+def test_relation_encoders_flatten_the_small_cnn_code_and_are_recorded_only_when_on(tmp_path: Path) -> None:
+    from benchmarks.ablation_damsm import build_evaluator, pretrained_damsm
+    from benchmarks.ablation_settings import FULL, QUICK, AblationUsageError
+    from fusionblocks.ffgan.builder import resolve_config
+
+    values = {"damsm_text": None, "damsm_image": None, "clip_weights": None}
+    by_name = {v.name: v for v in VARIANTS}
+    for name in ("ffgan", "attngan"):
+        plain = resolve_config(PRESET, variant_overrides(by_name[name], values)).image.kwargs
+        aware = resolve_config(PRESET, variant_overrides(by_name[name], values, relations=True)).image.kwargs
+        assert "code_pooling" not in plain and aware == {**plain, "code_pooling": "flatten"}
+    for name in ("dfgan", "clip"):  # no small CNN image encoder: nothing to change
+        assert variant_overrides(by_name[name], values, relations=True) == variant_overrides(by_name[name], values)
+    # the documented table's records stay valid: the option is recorded only when on
+    assert "damsm_relations" not in FULL.run_dict() and "damsm_relations" not in FULL.damsm_dict()
+    aware_settings = QUICK.replace(damsm_relations=True)
+    assert aware_settings.run_dict()["damsm_relations"] is True and aware_settings.damsm_dict()["damsm_relations"]
+    with pytest.raises(ValueError, match="damsm_relations"):
+        QUICK.replace(damsm_relations="yes")
+    assert ablation.settings_from_args(ablation.parse_args(["--quick", "--relation-encoders"])).damsm_relations
+
+    # relation-aware encoders pre-train, load back into a flattened-code evaluator, and are not mistaken for plain ones
+    folder = tmp_path / "damsm"
+    pretrained_damsm(folder, aware_settings, 0, log=lambda _: None)
+    _, image_encoder = build_evaluator(folder, aware_settings, 0)
+    assert image_encoder.code_pooling == "flatten"
+    with pytest.raises(AblationUsageError, match="other settings"):
+        pretrained_damsm(folder, QUICK, 0, log=lambda _: None)
