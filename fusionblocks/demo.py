@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     probe = None
     if not args.no_probe:
         t = time.perf_counter()
-        probe = probe_text_features(gan.text_encoder, gan.image_encoder, resolution=size, relation_scenes=20,
+        probe = probe_text_features(gan.text_encoder, gan.image_encoder, resolution=size, relation_scenes=100,
                                     seed=args.seed)
         print(f"[demo] text features on held-out captions ({time.perf_counter() - t:.0f} s; see docs/text-features.md)"
               f"\n{_indent(probe.format())}", flush=True)
