@@ -2,8 +2,11 @@
 
 Wall time on a shared machine depends on who else runs; the CPU time of this process does not (much). So a run is
 first trained for a few calibration steps, the CPU seconds per step are measured on the later of them, and the run
-then continues (``Trainer.fit`` again with more steps) until the budget is spent; one or two short top-ups correct
-an early estimate. Only the training steps are charged, with each ``fit``'s set-up counted in its first step (the
+then continues (``Trainer.fit`` again with more steps) until the budget is spent. It continues in parts, each
+planned at the rate of the part before: a third of what is left at a time, then the last tenth at once. The load
+of a shared machine can change the CPU seconds a step costs (caches and memory bandwidth are shared), so a single
+plan made at the calibration's rate could overspend by the whole change; planned in parts, only the last part's
+change is left uncorrected. Only the training steps are charged, with each ``fit``'s set-up counted in its first step (the
 plan for a further ``fit`` sets aside what the latest one's set-up cost); checkpoints and sample grids written at
 the end of each ``fit`` are not. The frozen text encoder's forward passes are timed separately and, unless asked
 for, left out of the charge (see ``AblationSettings.charge_text``).
@@ -132,6 +135,13 @@ class StepClock:
             raise RuntimeError("StepClock: no steps recorded")
         return sum(values) / len(values)
 
+    def recent_per_step(self, skip: int) -> float:
+        """Mean charged CPU seconds per step of the latest ``fit``, leaving out its first step (set-up) and the
+        first ``skip`` steps of the run; :meth:`per_step` when that leaves nothing."""
+        first = max((self.fit_starts[-1] + 1) if self.fit_starts else 0, skip)
+        values = self.charged()[first:]
+        return sum(values) / len(values) if values else self.per_step(skip)
+
     def fit_overhead(self, skip: int) -> float:
         """Charged CPU seconds that the latest ``fit``'s first step took beyond an ordinary step (its set-up)."""
         charged = self.charged()
@@ -191,7 +201,9 @@ def train_within_budget(
     calibration_steps: int,
     warmup_steps: int,
     max_steps: int | None = None,
-    top_ups: int = 2,
+    part_fraction: float = 1 / 3,
+    last_part_fraction: float = 0.1,
+    max_fits: int = 12,
     cpu_clock: Clock = time.process_time,
     wall_clock: Clock = time.perf_counter,
 ) -> BudgetRecord:
@@ -205,7 +217,10 @@ def train_within_budget(
         calibration_steps: Steps of the first ``fit``.
         warmup_steps: Steps of those left out of the per-step estimate.
         max_steps: Optional cap on the total steps.
-        top_ups: Extra ``fit`` calls allowed after the main one to use what an early estimate left over.
+        part_fraction: Share of the budget still left that each further ``fit`` plans to spend.
+        last_part_fraction: Once at most this share of the budget is left (or ten set-ups of a ``fit`` cost more
+            than a part), the next ``fit`` plans to spend all of it.
+        max_fits: Cap on the ``fit`` calls after the calibration.
         cpu_clock: Process CPU clock (for the ``fit`` totals).
         wall_clock: Wall clock.
 
@@ -219,6 +234,9 @@ def train_within_budget(
         raise ValueError(f"budget: expected a positive number of CPU seconds, got {budget!r}")
     if not 0 <= warmup_steps < calibration_steps:
         raise ValueError(f"warmup_steps: expected 0 <= warmup_steps < calibration_steps, got {warmup_steps}")
+    if not (0 < part_fraction <= 1 and 0 <= last_part_fraction <= 1):
+        raise ValueError(f"part_fraction: expected 0 < part_fraction <= 1 and 0 <= last_part_fraction <= 1, got "
+                         f"{part_fraction} and {last_part_fraction}")
     fits: list[int] = []
     cpu0, wall0 = cpu_clock(), wall_clock()
 
@@ -230,10 +248,14 @@ def train_within_budget(
 
     fit_to(calibration_steps if max_steps is None else min(calibration_steps, max_steps))
     calibrated = clock.per_step(warmup_steps)
-    for _round in range(1 + top_ups):
-        per_step = clock.per_step(warmup_steps)
-        left = budget - sum(clock.charged()) - clock.fit_overhead(warmup_steps)  # the next fit's set-up is charged
-        extra = math.floor(left / per_step) if per_step > 0 else 0
+    for _round in range(max_fits):
+        per_step = clock.recent_per_step(warmup_steps)
+        overhead = clock.fit_overhead(warmup_steps)
+        left = budget - sum(clock.charged()) - overhead  # the next fit's set-up is charged
+        part = part_fraction * left
+        if left <= last_part_fraction * budget or part <= 10 * overhead:
+            part = left
+        extra = math.floor(part / per_step) if per_step > 0 else 0
         if max_steps is not None:
             extra = min(extra, max_steps - trainer.step)
         if extra < 1:

@@ -104,6 +104,37 @@ def test_budget_spends_the_charged_cpu_seconds_and_leaves_out_text_and_fit_overh
     assert record.fit_cpu_seconds > record.step_cpu_seconds  # the 50 s checkpoints are outside the steps
 
 
+class SlowingTrainer(FakeTrainer):
+    """A FakeTrainer whose steps cost ``slower`` CPU seconds from step ``after`` on (the machine got busier), and
+    whose fit set-up is cheap, as in the real trainer."""
+
+    def __init__(self, *args: object, after: int, slower: float) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.after, self.slower = after, slower
+
+    def fit(self) -> None:
+        self.fit_calls += 1
+        self.cpu.now += 0.01
+        while self.step < self.cfg.steps:
+            self.cpu.now += self.step_cost if self.step < self.after else self.slower
+            self.step += 1
+            self.clock.log(self.step, {})
+
+
+@pytest.mark.parametrize("slower", [0.3, 0.4, 0.2])
+def test_budget_holds_when_steps_get_dearer_or_cheaper_after_calibration(slower: float) -> None:
+    """Planned at the calibration's rate alone, 60 % dearer steps would overspend by about half the budget; planned
+    in parts at the latest rate, only the last part's change is left."""
+    cpu = FakeCPU()
+    clock = StepClock(clock=cpu, wall_clock=cpu)
+    trainer = SlowingTrainer(clock, cpu, nn.Identity(), 0.25, after=10, slower=slower)
+    record = train_within_budget(trainer, clock, 100.0, calibration_steps=8, warmup_steps=2, cpu_clock=cpu,
+                                 wall_clock=cpu)
+    assert record.calibrated_cpu_per_step == pytest.approx(0.25)
+    assert 100.0 - slower - 0.02 < record.charged_cpu_seconds <= 100.0 + 1e-6
+    assert 3 <= len(record.fits) <= 13 and record.steps == pytest.approx((100.0 - 2.5) / slower + 10, abs=2)
+
+
 def test_charging_the_text_encoder_leaves_fewer_steps() -> None:
     free, _ = _budgeted(30.0, charge_text=False)
     charged, _ = _budgeted(30.0, charge_text=True)
