@@ -70,6 +70,8 @@ SETTINGS: dict[str, Setting] = {
                           mirror_negatives=True),
     "rel": Setting("the demo now: as new_two, flattened image code and mirrored-caption negatives", max_objects=2,
                    code_pooling="flatten", mirror_negatives=True),
+    "rel_long": Setting("as rel, 3000 steps", steps=3000, max_objects=2, code_pooling="flatten",
+                        mirror_negatives=True),
 }
 
 ATTRIBUTES = ("color", "size", "shape", "position", "relation")
