@@ -6,9 +6,9 @@ then continues (``Trainer.fit`` again with more steps) until the budget is spent
 planned at the rate of the part before: a third of what is left at a time, then the last tenth at once. The load
 of a shared machine can change the CPU seconds a step costs (caches and memory bandwidth are shared), so a single
 plan made at the calibration's rate could overspend by the whole change; planned in parts, only the last part's
-change is left uncorrected. Only the training steps are charged, with each ``fit``'s set-up counted in its first step (the
-plan for a further ``fit`` sets aside what the latest one's set-up cost); checkpoints and sample grids written at
-the end of each ``fit`` are not. The frozen text encoder's forward passes are timed separately and, unless asked
+change is left uncorrected. Only the training steps are charged, with each ``fit``'s set-up counted in its first
+step (the plan for a further ``fit`` sets aside what the latest one's set-up cost); checkpoints and sample grids
+written at the end of each ``fit`` are not. The frozen text encoder's forward passes are timed separately and, unless asked
 for, left out of the charge (see ``AblationSettings.charge_text``).
 """
 

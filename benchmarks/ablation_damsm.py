@@ -12,6 +12,7 @@ from typing import Any
 
 from .ablation_settings import AblationSettings, AblationUsageError
 from .ablation_variants import PRESET, VARIANTS, variant_overrides
+from .recorded_settings import with_field_defaults
 
 __all__ = ["DAMSM_FILES", "pretrained_damsm", "damsm_weights", "build_evaluator"]
 
@@ -42,11 +43,9 @@ def _check_reusable(folder: Path, settings: AblationSettings, seed: int) -> bool
     marker = folder / "complete.json"
     if not marker.is_file():
         return False
-    recorded = json.loads(marker.read_text())
+    recorded = with_field_defaults(json.loads(marker.read_text()), AblationSettings)
     wanted = {"seed": seed, **settings.damsm_dict()}
     got = {key: recorded.get(key) for key in wanted}
-    if not settings.damsm_relations and recorded.get("damsm_relations"):
-        got["damsm_relations"] = True  # relation-aware encoders are not the plain ones
     if got != wanted:
         raise AblationUsageError(
             f"--out: {folder} holds DAMSM encoders made with other settings ({got} instead of {wanted}); "

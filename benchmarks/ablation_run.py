@@ -18,6 +18,7 @@ from .ablation_budget import ForwardTimer, StepClock, train_within_budget
 from .ablation_eval import HeldOut, damsm_rprecision, judge_metrics, sample_images, write_grid
 from .ablation_settings import AblationSettings, AblationUsageError
 from .ablation_variants import PRESET, Variant, variant_overrides
+from .recorded_settings import with_field_defaults
 
 __all__ = ["SeedContext", "run_variant", "RESULT_FILE"]
 
@@ -46,7 +47,9 @@ def _reusable(path: Path, settings: AblationSettings, clip_weights: str | None) 
         return None
     record = json.loads(path.read_text())
     wanted = {"settings": settings.run_dict(), "clip_weights": clip_weights}
-    got = {key: record.get(key) for key in wanted}
+    stored = record.get("settings")  # written before a settings field existed: it ran at that field's default
+    got = {"settings": with_field_defaults(stored, AblationSettings) if isinstance(stored, dict) else stored,
+           "clip_weights": record.get("clip_weights")}
     if got != wanted:
         raise AblationUsageError(
             f"--out: {path.parent} was made with other settings; use another --out or remove that folder"

@@ -33,8 +33,7 @@ class AblationSettings:
         damsm_lr: DAMSM pre-training learning rate.
         damsm_relations: Relation-aware DAMSM encoders: the image code from the flattened last stage
             (``code_pooling="flatten"``) and each relation caption's mirrored caption as its first hard negative.
-            Off in the documented table. Left out of the recorded settings while off, so that records written
-            before the option existed still match.
+            Off in the documented table (records written before the option existed ran with it off).
         eval_count: Held-out captions each run generates and is judged on.
         caption_pool: Held-out captions the R-precision candidates are drawn from (>= rprec_candidates distinct).
         rprec_candidates: R-precision candidates per image (the true caption and ``rprec_candidates - 1``
@@ -113,16 +112,12 @@ class AblationSettings:
 
     def damsm_dict(self) -> dict[str, Any]:
         """The settings the seed's DAMSM encoders depend on (a reused encoder folder must match them)."""
-        keys = ["damsm_steps", "damsm_batch_size", "damsm_negatives", "damsm_lr"] + (
-            ["damsm_relations"] if self.damsm_relations else [])
+        keys = ("damsm_steps", "damsm_batch_size", "damsm_negatives", "damsm_lr", "damsm_relations")
         return {k: getattr(self, k) for k in keys}
 
     def run_dict(self) -> dict[str, Any]:
         """The settings a (variant, seed) run depends on (a reused run must match them)."""
-        record = self.to_dict()
-        if not self.damsm_relations:
-            del record["damsm_relations"]
-        return record
+        return self.to_dict()
 
 
 #: The documented experiment.

@@ -28,9 +28,14 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.recorded_settings import with_field_defaults  # noqa: E402
 
 
 #: What each setting changes relative to ``new`` (1500 steps, batch 32, 4 hard negatives, no masking, one-object
@@ -82,9 +87,8 @@ def _same_setting(stored: Any, setting: Setting) -> bool:
     the piece was written count at their defaults (which is what the piece ran with)."""
     if not isinstance(stored, dict):
         return False
-    defaults = {f.name: f.default for f in fields(Setting) if f.default is not MISSING}
     wanted = {k: v for k, v in setting.__dict__.items() if k != "description"}
-    return {k: v for k, v in {**defaults, **stored}.items() if k != "description"} == wanted
+    return {k: v for k, v in with_field_defaults(stored, Setting).items() if k != "description"} == wanted
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -323,7 +323,7 @@ def test_quick_run_end_to_end_then_reuse_and_report_only(tmp_path: Path, capsys:
         assert (page.parent / "assets" / "ablation" / f"{name}.png").is_file()
 
 
-def test_relation_encoders_flatten_the_small_cnn_code_and_are_recorded_only_when_on(tmp_path: Path) -> None:
+def test_relation_encoders_flatten_the_small_cnn_code_and_older_records_still_match(tmp_path: Path) -> None:
     from benchmarks.ablation_damsm import build_evaluator, pretrained_damsm
     from benchmarks.ablation_settings import FULL, QUICK, AblationUsageError
     from fusionblocks.ffgan.builder import resolve_config
@@ -336,8 +336,23 @@ def test_relation_encoders_flatten_the_small_cnn_code_and_are_recorded_only_when
         assert "code_pooling" not in plain and aware == {**plain, "code_pooling": "flatten"}
     for name in ("dfgan", "clip"):  # no small CNN image encoder: nothing to change
         assert variant_overrides(by_name[name], values, relations=True) == variant_overrides(by_name[name], values)
-    # the documented table's records stay valid: the option is recorded only when on
-    assert "damsm_relations" not in FULL.run_dict() and "damsm_relations" not in FULL.damsm_dict()
+    # the documented table's records, written before the option existed, stay valid: they ran with it off
+    from benchmarks.ablation_damsm import _check_reusable
+    from benchmarks.ablation_run import _reusable
+
+    old = tmp_path / "old_damsm"
+    old.mkdir()
+    before = {k: v for k, v in FULL.damsm_dict().items() if k != "damsm_relations"}
+    (old / "complete.json").write_text(json.dumps({"seed": 0, **before}))
+    assert _check_reusable(old, FULL, 0)
+    with pytest.raises(AblationUsageError, match="other settings"):
+        _check_reusable(old, FULL.replace(damsm_relations=True), 0)
+    run = tmp_path / "old_run.json"
+    run.write_text(json.dumps({"settings": {k: v for k, v in FULL.run_dict().items() if k != "damsm_relations"},
+                               "clip_weights": None}))
+    assert _reusable(run, FULL, None) is not None
+    with pytest.raises(AblationUsageError, match="other settings"):
+        _reusable(run, FULL.replace(damsm_relations=True), None)
     aware_settings = QUICK.replace(damsm_relations=True)
     assert aware_settings.run_dict()["damsm_relations"] is True and aware_settings.damsm_dict()["damsm_relations"]
     with pytest.raises(ValueError, match="damsm_relations"):
